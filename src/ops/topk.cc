@@ -1,0 +1,9 @@
+// TopK: attributes, shape inference, cost and CPU reference kernels.
+// PLACEHOLDER: definitions not yet written (infer/cost/reference are nullptr).
+#include "ops/op.h"
+
+namespace ridge::ops {
+
+extern const OpDef kOpTopK{"TopK", OpKind::kReduction, nullptr, nullptr, nullptr};
+
+}  // namespace ridge::ops
