@@ -1,0 +1,144 @@
+// Elementwise binary/unary ops: inference (broadcasting, dynamic dims, errors), cost, reference.
+#include <cmath>
+
+#include "ops/util_tensor.h"
+#include "opsb_test_util.h"
+
+namespace ridge::ops::opsb_test {
+namespace {
+
+TEST(UtilTensor, BroadcastDims) {
+  Shape a({Dim::Symbolic("N"), 3, 1});
+  Shape b({4});
+  auto r = BroadcastShapes(a, b);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->ToString(), "Nx3x4");
+  EXPECT_EQ(BroadcastShapes(Shape({Dim()}), Shape({5}))->ToString(), "5");
+  EXPECT_FALSE(BroadcastShapes(Shape({2, 3}), Shape({4})).ok());
+  EXPECT_EQ(*NormalizeAxis(-1, 4), 3);
+  EXPECT_FALSE(NormalizeAxis(4, 4).ok());
+  EXPECT_FALSE(NormalizeAxes(std::vector<int64_t>{1, -3}, 4).ok());  // duplicate
+}
+
+TEST(Binary, InferBroadcastWithSymbolicBatch) {
+  auto g = Build("Add", {Act(Shape({Dim::Symbolic("N"), 3, 4, 4})), Act(Shape({3, 1, 1}))});
+  ASSERT_TRUE(Infer(g).ok());
+  EXPECT_EQ(g.out().shape->ToString(), "Nx3x4x4");
+  EXPECT_EQ(g.out().dtype, DType::kFloat32);
+}
+
+TEST(Binary, InferErrors) {
+  auto g = Build("Mul", {Act(Shape({2, 3})), Act(Shape({4}))});
+  Status s = Infer(g);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidModel);
+  EXPECT_NE(s.message().find("cannot be broadcast"), std::string::npos) << s.message();
+  auto g2 = Build("Add", {Act(Shape({2}), DType::kFloat32), Act(Shape({2}), DType::kInt64)});
+  s = Infer(g2);
+  EXPECT_NE(s.message().find("share one dtype"), std::string::npos) << s.message();
+  auto g3 = Build("And", {Act(Shape({2}), DType::kFloat32), Act(Shape({2}), DType::kFloat32)});
+  EXPECT_NE(Infer(g3).message().find("must be bool"), std::string::npos);
+  auto g4 = Build("Mod", {Act(Shape({2})), Act(Shape({2}))});
+  EXPECT_NE(Infer(g4).message().find("fmod"), std::string::npos);
+}
+
+TEST(Binary, ComparisonGivesBool) {
+  auto g = Build("Less", {Act(Shape({2, 3})), Act(Shape({1}))});
+  ASSERT_TRUE(Infer(g).ok());
+  EXPECT_EQ(g.out().dtype, DType::kBool);
+}
+
+TEST(Binary, CostResidualAddVsBias) {
+  auto g = Build("Add", {Act(Shape({1, 64, 8, 8})), Act(Shape({1, 64, 8, 8}))});
+  ASSERT_TRUE(Infer(g).ok());
+  NodeCost c = Cost(g, Precision::kFp16);
+  EXPECT_EQ(c.kind, OpKind::kShortcutAdd);
+  EXPECT_DOUBLE_EQ(c.flops, 4096);
+  EXPECT_DOUBLE_EQ(c.bytes_read, 2 * 4096 * 2);
+  EXPECT_DOUBLE_EQ(c.bytes_written, 4096 * 2);
+  auto b =
+      Build("Add", {Act(Shape({1, 64, 8, 8})), Const(F32({64, 1, 1}, std::vector<float>(64)))});
+  ASSERT_TRUE(Infer(b).ok());
+  c = Cost(b);
+  EXPECT_EQ(c.kind, OpKind::kElementwise);
+  EXPECT_DOUBLE_EQ(c.weight_bytes, 64 * 4);
+  EXPECT_DOUBLE_EQ(c.bytes_read, 4096 * 4);
+  auto s = Build("Sum", {Act(Shape({10})), Act(Shape({10})), Act(Shape({10}))});
+  ASSERT_TRUE(Infer(s).ok());
+  EXPECT_DOUBLE_EQ(Cost(s).flops, 20);
+}
+
+TEST(Binary, ReferenceBroadcastAgainstNaive) {
+  std::vector<float> av(2 * 3 * 4), bv(3 * 1);
+  for (size_t i = 0; i < av.size(); ++i) av[i] = static_cast<float>(i) * 0.5f - 3;
+  for (size_t i = 0; i < bv.size(); ++i) bv[i] = static_cast<float>(i) + 1;
+  auto r = RunRef("Sub", {F32({2, 3, 4}, av), F32({3, 1}, bv)});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ((*r)[0].dims(), (std::vector<int64_t>{2, 3, 4}));
+  auto out = Values<float>((*r)[0]);
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 3; ++c)
+      for (int w = 0; w < 4; ++w)
+        EXPECT_FLOAT_EQ(out[n * 12 + c * 4 + w], av[n * 12 + c * 4 + w] - bv[c]);
+}
+
+TEST(Binary, IntegerDivTruncatesAndModSigns) {
+  auto d = RunRef("Div", {I64({4}, {7, -7, 7, -7}), I64({4}, {2, 2, -2, -2})});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(Values<int64_t>((*d)[0]), (std::vector<int64_t>{3, -3, -3, 3}));
+  auto m = RunRef("Mod", {I64({4}, {7, -7, 7, -7}), I64({4}, {3, 3, -3, -3})});
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(Values<int64_t>((*m)[0]), (std::vector<int64_t>{1, 2, -2, -1}));
+  auto f = RunRef("Mod", {I64({4}, {7, -7, 7, -7}), I64({4}, {3, 3, -3, -3})}, {{"fmod", AInt(1)}});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(Values<int64_t>((*f)[0]), (std::vector<int64_t>{1, -1, 1, -1}));
+  auto ff = RunRef("Mod", {F32({2}, {-7.5f, 7.5f}), F32({2}, {2, -2})}, {{"fmod", AInt(1)}});
+  ASSERT_TRUE(ff.ok());
+  EXPECT_EQ(Values<float>((*ff)[0]), (std::vector<float>{-1.5f, 1.5f}));
+  auto z = RunRef("Div", {I32({1}, {1}), I32({1}, {0})});
+  EXPECT_FALSE(z.ok());
+  EXPECT_NE(z.status().message().find("division by zero"), std::string::npos);
+  auto ov = RunRef("Div", {I64({1}, {INT64_MIN}), I64({1}, {-1})});  // wraps, no UB
+  ASSERT_TRUE(ov.ok());
+  EXPECT_EQ(Values<int64_t>((*ov)[0])[0], INT64_MIN);
+}
+
+TEST(Binary, ComparisonsLogicWhere) {
+  auto r = RunRef("GreaterOrEqual", {F32({3}, {1, 2, 3}), F32({1}, {2})});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Values<uint8_t>((*r)[0]), (std::vector<uint8_t>{0, 1, 1}));
+  auto e = RunRef("Equal", {I64({3}, {1, 2, 3}), I64({3}, {1, 0, 3})});
+  EXPECT_EQ(Values<uint8_t>((*e)[0]), (std::vector<uint8_t>{1, 0, 1}));
+  auto x = RunRef("Xor", {Bool({4}, {0, 0, 1, 1}), Bool({4}, {0, 1, 0, 1})});
+  EXPECT_EQ(Values<uint8_t>((*x)[0]), (std::vector<uint8_t>{0, 1, 1, 0}));
+  auto w = RunRef("Where", {Bool({2, 1}, {1, 0}), F32({1, 3}, {1, 2, 3}), F32({1}, {-1})});
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(Values<float>((*w)[0]), (std::vector<float>{1, 2, 3, -1, -1, -1}));
+}
+
+TEST(Binary, VariadicAndPowAndPRelu) {
+  auto m = RunRef("Max", {F32({2}, {1, 5}), F32({1}, {3}), F32({2}, {0, 9})});
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(Values<float>((*m)[0]), (std::vector<float>{3, 9}));
+  auto mean = RunRef("Mean", {F32({2}, {1, 5}), F32({2}, {2, 7})});
+  EXPECT_EQ(Values<float>((*mean)[0]), (std::vector<float>{1.5f, 6}));
+  auto p = RunRef("Pow", {F32({3}, {2, 4, 9}), I64({1}, {2})});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(Values<float>((*p)[0]), (std::vector<float>{4, 16, 81}));
+  auto pr = RunRef("PRelu", {F32({2, 2}, {-1, 2, -3, 4}), F32({2, 1}, {0.5f, 0.25f})});
+  ASSERT_TRUE(pr.ok());
+  EXPECT_EQ(Values<float>((*pr)[0]), (std::vector<float>{-0.5f, 2, -0.75f, 4}));
+}
+
+TEST(Binary, HalfComputedInFloat) {
+  Tensor a(DType::kFloat16, {2});
+  a.data<uint16_t>()[0] = FloatToHalf(1.5f);
+  a.data<uint16_t>()[1] = FloatToHalf(-2.0f);
+  auto r = RunRef("Mul", {a, a});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)[0].dtype(), DType::kFloat16);
+  EXPECT_FLOAT_EQ((*r)[0].GetAsDouble(0), 2.25);
+  EXPECT_FLOAT_EQ((*r)[0].GetAsDouble(1), 4.0);
+}
+
+}  // namespace
+}  // namespace ridge::ops::opsb_test
