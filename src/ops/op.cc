@@ -40,6 +40,13 @@ void InferContext::SetOutput(size_t i, DType dtype, Shape shape) {
   v.shape = std::move(shape);
 }
 
+void InferContext::SetOutputType(size_t i, DType dtype) {
+  if (!has_output(i)) return;
+  ir::Value& v = graph_.value(node().outputs[i]);
+  v.dtype = dtype;
+  v.shape.reset();
+}
+
 void InferContext::SetOutputConstant(size_t i, Tensor value) {
   if (!has_output(i)) return;
   ir::Value& v = graph_.value(node().outputs[i]);

@@ -49,6 +49,10 @@ class InferContext {
   bool has_output(size_t i) const;
 
   void SetOutput(size_t i, DType dtype, Shape shape);
+  // Sets only the dtype of output i; its rank stays unknown (e.g. reduce axes not constant).
+  void SetOutputType(size_t i, DType dtype);
+  // Default-domain opset of the graph (0 when unknown: ops then assume the latest semantics).
+  int64_t opset_version() const { return graph_.opset_version; }
   // Sets dtype, shape and constant data of output i (constant folding).
   void SetOutputConstant(size_t i, Tensor value);
 
@@ -134,9 +138,13 @@ class KernelContext {
   Tensor& output(size_t i) { return outputs_[i]; }
   std::vector<Tensor>& outputs() { return outputs_; }
   Status Error(const std::string& message) const;
+  // Default-domain opset of the graph (0 when unknown: kernels assume the latest semantics).
+  int64_t opset_version() const { return opset_version_; }
+  void set_opset_version(int64_t v) { opset_version_ = v; }
 
  private:
   const ir::Node& node_;
+  int64_t opset_version_ = 0;
   std::vector<const Tensor*> inputs_;
   std::vector<Tensor> outputs_;
 };

@@ -52,6 +52,7 @@ Status FoldNode(ir::Graph& graph, ir::NodeId id, const OpDef& def, int64_t max_e
     if (!n || *n > max_elements) return Status::Ok();
   }
   KernelContext ctx(node, std::move(inputs), node.outputs.size());
+  ctx.set_opset_version(graph.opset_version);
   RIDGE_RETURN_IF_ERROR_CTX(def.reference(ctx), "while folding constants");
   for (size_t i = 0; i < node.outputs.size(); ++i) {
     if (node.outputs[i] == ir::kNoValue || ctx.output(i).empty()) continue;
