@@ -11,17 +11,17 @@
 namespace ridge::analysis {
 
 struct DeviceProfile {
-  std::string name;          // "h100-sxm"
-  std::string display_name;  // "NVIDIA H100 SXM5 80GB"
-  std::string kind;          // "gpu" or "cpu"
+  std::string name;                  // "h100-sxm"
+  std::string display_name;          // "NVIDIA H100 SXM5 80GB"
+  std::string kind;                  // "gpu" or "cpu"
   double peak_fp32_flops_per_s = 0;  // no Tensor Cores
   double peak_tf32_flops_per_s = 0;  // dense Tensor Core
   double peak_fp16_flops_per_s = 0;  // dense Tensor Core, fp32 accumulate where listed
   double peak_int8_ops_per_s = 0;    // dense Tensor Core
   double memory_bytes_per_s = 0;
   double l2_bytes = 0;
-  double launch_overhead_s = 0;      // per kernel launch (graph-replayed)
-  int tensor_core_align_fp16 = 8;    // channel multiple for fp16 Tensor Core kernels
+  double launch_overhead_s = 0;    // per kernel launch (graph-replayed)
+  int tensor_core_align_fp16 = 8;  // channel multiple for fp16 Tensor Core kernels
   int tensor_core_align_int8 = 16;
   std::vector<std::string> sources;  // where the figures come from
 

@@ -13,7 +13,7 @@ struct RooflineRoof {
 };
 
 struct RooflinePoint {
-  std::string label;            // tooltip: layer name, op, figures
+  std::string label;  // tooltip: layer name, op, figures
   double intensity_flops_per_byte;
   double achieved_flops_per_s;  // predicted or measured
   std::string category;         // colours points: "compute", "memory", "launch", ...

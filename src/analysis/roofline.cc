@@ -1,0 +1,91 @@
+#include "analysis/roofline.h"
+
+#include <algorithm>
+
+namespace ridge::analysis {
+
+std::string_view BoundName(Bound bound) {
+  switch (bound) {
+    case Bound::kCompute:
+      return "compute";
+    case Bound::kMemory:
+      return "memory";
+    case Bound::kLaunch:
+      return "launch";
+  }
+  return "unknown";
+}
+
+int TensorCoreAlignment(const DeviceProfile& device, Precision precision) {
+  return precision == Precision::kInt8 ? device.tensor_core_align_int8
+                                       : device.tensor_core_align_fp16;
+}
+
+bool TensorCoreAligned(const ir::Graph& graph, const NodeRecord& rec, const DeviceProfile& device,
+                       Precision precision) {
+  if (precision == Precision::kFp32 || device.kind != "gpu") return true;
+  if (rec.cost.kind != ops::OpKind::kCompute) return true;
+  int64_t align = TensorCoreAlignment(device, precision);
+  const ir::Node& node = graph.node(rec.node_id);
+  if (node.op_type == "Conv" || node.op_type == "ConvTranspose") {
+    // Weight [K, C/groups, kh, kw]. Depthwise (C/groups == 1) never uses Tensor Cores well;
+    // the low-intensity lint covers it, so treat it as aligned here.
+    if (node.inputs.size() < 2 || node.inputs[1] == ir::kNoValue) return true;
+    const auto& w = graph.value(node.inputs[1]).shape;
+    if (!w || w->rank() < 2 || !(*w)[0].known() || !(*w)[1].known()) return true;
+    int64_t k = (*w)[0].value, c = (*w)[1].value;
+    if (c == 1) return true;
+    return k % align == 0 && c % align == 0;
+  }
+  if (rec.cost.gemm_n > 0 && rec.cost.gemm_k > 0) {
+    return rec.cost.gemm_n % align == 0 && rec.cost.gemm_k % align == 0;
+  }
+  return true;
+}
+
+GroupPrediction PredictKernel(double flops, double bytes, double peak_flops_per_s,
+                              const DeviceProfile& device) {
+  GroupPrediction p;
+  p.peak_flops_per_s = peak_flops_per_s;
+  p.compute_s = peak_flops_per_s > 0 ? flops / peak_flops_per_s : 0;
+  p.memory_s = device.memory_bytes_per_s > 0 ? bytes / device.memory_bytes_per_s : 0;
+  p.launch_s = device.launch_overhead_s;
+  double roof_s = std::max(p.compute_s, p.memory_s);
+  p.time_s = roof_s + p.launch_s;
+  if (p.launch_s > roof_s) {
+    p.bound = Bound::kLaunch;
+  } else {
+    p.bound = p.compute_s >= p.memory_s ? Bound::kCompute : Bound::kMemory;
+  }
+  return p;
+}
+
+Prediction PredictRoofline(const ir::Graph& graph, const CostReport& costs,
+                           const Grouping& grouping, const DeviceProfile& device) {
+  Prediction out;
+  const Precision precision = costs.precision;
+  for (const FusedGroup& g : grouping.groups) {
+    double peak = device.VectorFlopsPerS(precision);
+    bool tensor_core = false;
+    if (g.kind == ops::OpKind::kCompute) {
+      const NodeRecord& anchor = costs.nodes[static_cast<size_t>(g.members[g.anchor_index])];
+      if (TensorCoreAligned(graph, anchor, device, precision)) {
+        peak = device.PeakFlopsPerS(precision);
+        tensor_core = device.kind == "gpu" && precision != Precision::kFp32 &&
+                      peak > device.peak_fp32_flops_per_s;
+      } else {
+        // Unaligned channels fall off Tensor Cores onto the CUDA cores.
+        peak = device.peak_fp32_flops_per_s;
+      }
+    }
+    GroupPrediction p = PredictKernel(g.flops, g.total_bytes(), peak, device);
+    p.tensor_core = tensor_core;
+    out.total_s += p.time_s;
+    out.launch_s += p.launch_s;
+    ++out.num_launches;
+    out.groups.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace ridge::analysis
