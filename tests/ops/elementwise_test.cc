@@ -1,4 +1,5 @@
 // Elementwise binary/unary ops: inference (broadcasting, dynamic dims, errors), cost, reference.
+#include <algorithm>
 #include <cmath>
 
 #include "ops/util_tensor.h"
@@ -138,6 +139,90 @@ TEST(Binary, HalfComputedInFloat) {
   EXPECT_EQ((*r)[0].dtype(), DType::kFloat16);
   EXPECT_FLOAT_EQ((*r)[0].GetAsDouble(0), 2.25);
   EXPECT_FLOAT_EQ((*r)[0].GetAsDouble(1), 4.0);
+}
+
+TEST(Unary, InferAndCost) {
+  auto g = Build("Sigmoid", {Act(Shape({Dim::Symbolic("N"), 8}))});
+  ASSERT_TRUE(Infer(g, {.batch = 4}).ok());
+  EXPECT_EQ(g.out().shape->ToString(), "4x8");
+  NodeCost c = Cost(g);
+  EXPECT_DOUBLE_EQ(c.flops, 4 * 32);
+  EXPECT_DOUBLE_EQ(c.bytes_read, 32 * 4);
+  auto id = Build("Identity", {Act(Shape({4, 8}))});
+  ASSERT_TRUE(Infer(id).ok());
+  c = Cost(id);
+  EXPECT_EQ(c.kind, OpKind::kDataMovement);
+  EXPECT_DOUBLE_EQ(c.total_bytes(), 0);
+  auto cast = Build("Cast", {Act(Shape({4, 8}))}, {{"to", AInt(10)}});
+  ASSERT_TRUE(Infer(cast).ok());
+  EXPECT_EQ(cast.out().dtype, DType::kFloat16);
+  c = Cost(cast, Precision::kFp32);
+  EXPECT_DOUBLE_EQ(c.bytes_read + c.bytes_written, 32 * 4 * 2);
+  auto bad = Build("Cast", {Act(Shape({4}))}, {{"to", AInt(99)}});
+  EXPECT_NE(Infer(bad).message().find("'to'"), std::string::npos);
+  auto gelu = Build("Gelu", {Act(Shape({4}))}, {{"approximate", AStr("fast")}});
+  EXPECT_NE(Infer(gelu).message().find("approximate"), std::string::npos);
+  auto sig_int = Build("Sigmoid", {Act(Shape({4}), DType::kInt64)});
+  EXPECT_FALSE(Infer(sig_int).ok());
+}
+
+TEST(Unary, ReferenceAgainstFormulas) {
+  std::vector<float> xs = {-3.0f, -0.5f, 0.0f, 0.7f, 2.5f};
+  auto check = [&](const std::string& op, auto ref, std::map<std::string, ir::Attribute> a = {}) {
+    auto r = RunRef(op, {F32({5}, xs)}, a);
+    ASSERT_TRUE(r.ok()) << op << ": " << r.status().ToString();
+    for (size_t i = 0; i < xs.size(); ++i) {
+      EXPECT_NEAR((*r)[0].data<float>()[i], ref(static_cast<double>(xs[i])), 1e-5)
+          << op << " " << xs[i];
+    }
+  };
+  check("Relu", [](double x) { return x > 0 ? x : 0; });
+  check("LeakyRelu", [](double x) { return x > 0 ? x : 0.1 * x; }, {{"alpha", AFloat(0.1f)}});
+  check("Sigmoid", [](double x) { return 1 / (1 + std::exp(-x)); });
+  check("HardSigmoid", [](double x) { return std::clamp(0.2 * x + 0.5, 0.0, 1.0); });
+  check("HardSwish", [](double x) { return x * std::clamp(x / 6 + 0.5, 0.0, 1.0); });
+  check("Elu", [](double x) { return x < 0 ? std::exp(x) - 1 : x; });
+  check("Selu", [](double x) {
+    return 1.0507009873554805 * (x > 0 ? x : 1.6732632423543772 * (std::exp(x) - 1));
+  });
+  check("Softplus", [](double x) { return std::log(std::exp(x) + 1); });
+  check("Gelu", [](double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); });
+  check("Gelu",
+        [](double x) {
+          return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+        },
+        {{"approximate", AStr("tanh")}});
+  check("Abs", [](double x) { return std::fabs(x); });
+  check("Sign", [](double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); });
+  check("Clip", [](double x) { return std::clamp(x, -1.0, 1.0); },
+        {{"min", AFloat(-1)}, {"max", AFloat(1)}});
+}
+
+TEST(Unary, RoundHalfToEvenClipInputsCast) {
+  auto r = RunRef("Round", {F32({6}, {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.6f})});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(Values<float>((*r)[0]), (std::vector<float>{0, 2, 2, -0, -2, 3}));
+  auto c = RunRef("Clip", {I64({4}, {-5, 0, 5, 10}), I64({}, {0}), I64({}, {6})});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(Values<int64_t>((*c)[0]), (std::vector<int64_t>{0, 0, 5, 6}));
+  auto c2 = RunRef("Clip", {F32({3}, {-5, 0, 5}), Tensor(), F32({}, {1})});
+  ASSERT_TRUE(c2.ok()) << c2.status().ToString();
+  EXPECT_EQ(Values<float>((*c2)[0]), (std::vector<float>{-5, 0, 1}));
+  auto t = RunRef("Cast", {F32({4}, {-2.7f, 2.7f, 0.0f, 1e20f})}, {{"to", AInt(7)}});
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(Values<int64_t>((*t)[0]), (std::vector<int64_t>{-2, 2, 0, INT64_MAX}));
+  auto b = RunRef("Cast", {F32({3}, {-0.5f, 0.0f, 3.0f})}, {{"to", AInt(9)}});
+  EXPECT_EQ(Values<uint8_t>((*b)[0]), (std::vector<uint8_t>{1, 0, 1}));
+  auto h = RunRef("Cast", {I64({2}, {3, -7})}, {{"to", AInt(10)}});
+  ASSERT_TRUE(h.ok());
+  EXPECT_FLOAT_EQ((*h)[0].GetAsDouble(1), -7.0);
+  auto d = RunRef("Dropout", {F32({2}, {1, 2})}, {}, 2);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(Values<float>((*d)[0]), (std::vector<float>{1, 2}));
+  EXPECT_EQ(Values<uint8_t>((*d)[1]), (std::vector<uint8_t>{1, 1}));
+  auto n = RunRef("Neg", {I32({2}, {INT32_MIN, 3})});
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(Values<int32_t>((*n)[0]), (std::vector<int32_t>{INT32_MIN, -3}));
 }
 
 }  // namespace
