@@ -93,7 +93,8 @@ Status Graph::SortTopologically() {
     for (ValueId in : nodes_[i].inputs) {
       if (in == kNoValue) continue;
       const Value& v = values_[in];
-      if (v.producer == kNoNode && !v.is_graph_input && !v.constant.has_value()) {
+      if (v.producer == kNoNode && !v.is_graph_input && !v.is_initializer &&
+          !v.constant.has_value()) {
         return InvalidModel(nodes_[i].Describe(static_cast<NodeId>(i)) + ": input '" + v.name +
                             "' is not produced by any node, nor a graph input or initializer");
       }
@@ -117,12 +118,22 @@ Status Graph::SortTopologically() {
     }
   }
   if (order.size() != n) {
-    for (size_t i = 0; i < n; ++i) {
-      if (pending[i] > 0) {
-        return InvalidModel(nodes_[i].Describe(static_cast<NodeId>(i)) +
-                            ": the graph has a cycle through this node");
+    // A blocked node may only be downstream of a cycle: walk back through blocked producers;
+    // after n steps the walk is certainly on the cycle.
+    size_t at = 0;
+    while (pending[at] == 0) ++at;
+    for (size_t step = 0; step < n; ++step) {
+      for (ValueId in : nodes_[at].inputs) {
+        if (in == kNoValue) continue;
+        NodeId p = values_[in].producer;
+        if (p != kNoNode && pending[static_cast<size_t>(p)] > 0) {
+          at = static_cast<size_t>(p);
+          break;
+        }
       }
     }
+    return InvalidModel(nodes_[at].Describe(static_cast<NodeId>(at)) +
+                        ": the graph has a cycle through this node");
   }
   std::vector<Node> sorted;
   sorted.reserve(n);

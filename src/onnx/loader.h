@@ -14,13 +14,13 @@ namespace ridge::onnx {
 // Caps enforced while loading (documented in docs/security.md). Defaults suit real models
 // (the zoo's largest, resnet50, is ~100 MB) while refusing files that only claim to be huge.
 struct LoadLimits {
-  int64_t max_file_bytes = int64_t{4} << 30;           // the .onnx protobuf itself (< 2 GiB)
-  int64_t max_tensor_bytes = int64_t{4} << 30;         // one initializer or attribute tensor
+  int64_t max_file_bytes = int64_t{4} << 30;    // the .onnx protobuf itself (< 2 GiB)
+  int64_t max_tensor_bytes = int64_t{4} << 30;  // one initializer or attribute tensor
   int64_t max_total_initializer_bytes = int64_t{16} << 30;
   int64_t max_nodes = 1'000'000;
   int64_t max_rank = 16;
   int64_t max_dim_value = int64_t{1} << 40;
-  int64_t max_graph_depth = 8;                         // nested subgraphs (If/Loop bodies)
+  int64_t max_graph_depth = 8;  // nested subgraphs (If/Loop bodies)
 };
 
 struct LoadOptions {
