@@ -19,16 +19,16 @@ namespace fs = std::filesystem;
 // Parses a non-negative decimal integer; the ONNX spec stores offset/length as strings.
 Result<int64_t> ParseNonNegative(const std::string& key, const std::string& text) {
   if (!text.empty() && text[0] == '-') {
-    return InvalidModel("external data " + key + " is negative (" + text + ")");
+    return InvalidModel(key + " is negative (" + text + ")");
   }
   int64_t v = 0;
   const char* end = text.data() + text.size();
   auto [ptr, ec] = std::from_chars(text.data(), end, v);
   if (text.empty() || ec == std::errc::result_out_of_range) {
-    return InvalidModel("external data " + key + " '" + text + "' is empty or overflows int64");
+    return InvalidModel(key + " '" + text + "' is empty or overflows int64");
   }
   if (ec != std::errc() || ptr != end) {
-    return InvalidModel("external data " + key + " '" + text + "' is not a decimal integer");
+    return InvalidModel(key + " '" + text + "' is not a decimal integer");
   }
   return v;
 }
@@ -55,19 +55,33 @@ bool IsInside(const fs::path& path, const fs::path& base) {
 
 Result<ExternalRef> ParseExternalRef(const ::onnx::TensorProto& proto) {
   ExternalRef ref;
+  const std::string* offset = nullptr;
+  const std::string* length = nullptr;
   bool has_location = false;
   for (const auto& entry : proto.external_data()) {
     if (entry.key() == "location") {
       ref.location = entry.value();
       has_location = true;
     } else if (entry.key() == "offset") {
-      RIDGE_ASSIGN_OR_RETURN(ref.offset, ParseNonNegative("offset", entry.value()));
+      offset = &entry.value();
     } else if (entry.key() == "length") {
-      RIDGE_ASSIGN_OR_RETURN(ref.length, ParseNonNegative("length", entry.value()));
+      length = &entry.value();
     }
   }
   if (!has_location || ref.location.empty()) {
     return InvalidModel("external data has no 'location'");
+  }
+  // Numbers are parsed once the location is known, so their errors can name it.
+  const std::string where = "external data '" + ref.location + "'";
+  if (offset) {
+    auto v = ParseNonNegative("offset", *offset);
+    if (!v.ok()) return v.status().WithContext(where);
+    ref.offset = *v;
+  }
+  if (length) {
+    auto v = ParseNonNegative("length", *length);
+    if (!v.ok()) return v.status().WithContext(where);
+    ref.length = *v;
   }
   return ref;
 }

@@ -20,11 +20,17 @@ Status CheckGraphDepth(const GraphProto& graph, int64_t depth, int64_t max_depth
     return LimitExceeded("subgraphs nest " + std::to_string(depth) + " deep, over the cap of " +
                          std::to_string(max_depth));
   }
-  for (const auto& node : graph.node()) {
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const auto& node = graph.node(i);
     for (const auto& attr : node.attribute()) {
-      if (attr.has_g()) RIDGE_RETURN_IF_ERROR(CheckGraphDepth(attr.g(), depth + 1, max_depth));
+      const std::string who = "node " +
+                              (node.name().empty() ? "#" + std::to_string(i) : Quote(node.name())) +
+                              " (" + node.op_type() + ") attribute " + Quote(attr.name());
+      if (attr.has_g()) {
+        RIDGE_RETURN_IF_ERROR_CTX(CheckGraphDepth(attr.g(), depth + 1, max_depth), who);
+      }
       for (const auto& g : attr.graphs()) {
-        RIDGE_RETURN_IF_ERROR(CheckGraphDepth(g, depth + 1, max_depth));
+        RIDGE_RETURN_IF_ERROR_CTX(CheckGraphDepth(g, depth + 1, max_depth), who);
       }
     }
   }

@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <iostream>
 
 #include "model_builder.h"
 #include "onnx/loader.h"
@@ -49,6 +51,7 @@ void ExpectRefused(const std::string& dir, const ::onnx::ModelProto& m, StatusCo
   std::string path = WriteModel(m, dir);
   auto r = LoadModel(path);
   ASSERT_FALSE(r.ok());
+  if (std::getenv("RIDGE_PRINT_ERRORS")) std::cout << r.status().ToString() << "\n";
   EXPECT_EQ(r.status().code(), code) << r.status().ToString();
   EXPECT_EQ(r.status().message().rfind(path + ": initializer #0 'w'", 0), 0u)
       << r.status().message();
@@ -119,9 +122,9 @@ TEST(OnnxExternalData, RangesAreChecked) {
   ExpectRefused(dir, ExternalModel("w.bin", "8", "1000"), StatusCode::kInvalidModel,
                 {"length 1000", "432 bytes"});
   ExpectRefused(dir, ExternalModel("w.bin", "-8"), StatusCode::kInvalidModel,
-                {"offset is negative"});
+                {"'w.bin': offset is negative"});
   ExpectRefused(dir, ExternalModel("w.bin", "8", "-432"), StatusCode::kInvalidModel,
-                {"length is negative"});
+                {"'w.bin': length is negative"});
   ExpectRefused(dir, ExternalModel("w.bin", "9223372036854775807"), StatusCode::kInvalidModel,
                 {"past the end"});
   ExpectRefused(dir, ExternalModel("w.bin", "99999999999999999999"), StatusCode::kInvalidModel,
