@@ -37,6 +37,10 @@ class InferContext {
 
   const ir::Node& node() const { return graph_.node(node_id_); }
   ir::NodeId node_id() const { return node_id_; }
+  // Read-only graph access, for ops that look through their inputs' producers (data
+  // propagation of partially known shape tensors, see PartialIntValues in util_tensor.h).
+  const ir::Graph& graph() const { return graph_; }
+  ir::ValueId input_id(size_t i) const { return node().inputs[i]; }
   size_t num_inputs() const { return node().inputs.size(); }
   size_t num_outputs() const { return node().outputs.size(); }
   // False when input i is absent or omitted (optional inputs).

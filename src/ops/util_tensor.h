@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@
 #include "core/shape.h"
 #include "core/status.h"
 #include "core/tensor.h"
+
+namespace ridge::ir {
+class Graph;
+}  // namespace ridge::ir
 
 namespace ridge::ops {
 
@@ -122,5 +127,31 @@ Status VisitDType(DType dtype, Fn&& fn) {
 
 // Element size in bytes for copying raw elements (data movement kernels); 0 if unsupported.
 inline size_t RawElementSize(DType d) { return DTypeSize(d); }
+
+}  // namespace ridge::ops
+
+// ---- Partial values of shape tensors ---------------------------------------------------------
+namespace ridge::ops {
+
+// One element of a small integer tensor whose value may be only partly known at build time,
+// e.g. Shape(x) for x of shape Nx3x224x224 is [N, 3, 224, 224] with N unknown (symbol "N").
+struct PartialInt {
+  bool known = false;
+  int64_t value = 0;   // when known (may be negative, e.g. Reshape's -1)
+  std::string symbol;  // when unknown: the dim symbol it came from, "" if anonymous
+};
+
+// Elements of 1-D (or scalar) integer value `id`, looking through the producers that carry
+// shape values (Shape, Gather on axis 0 with constant indices, Unsqueeze, Squeeze, Concat, Cast,
+// Identity, and Slice with constant parameters). nullopt when the element count is unknown.
+// This is ONNX-style data propagation: it lets Reshape/Expand/ConstantOfShape/Tile keep known
+// dims when only the batch is symbolic.
+std::optional<std::vector<PartialInt>> PartialIntValues(const ir::Graph& graph, int32_t id);
+
+// Converts partial elements that are dims (non-negative or unknown) into a Shape.
+Shape PartialToShape(const std::vector<PartialInt>& values);
+
+// Copies `in` into a new tensor permuted by `perm` (out dim i = in dim perm[i]); any dtype.
+Result<Tensor> TransposeTensor(const Tensor& in, std::span<const int64_t> perm);
 
 }  // namespace ridge::ops
