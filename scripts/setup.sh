@@ -32,7 +32,7 @@ REPO="$(pwd)"
 JOBS="${RIDGE_JOBS:-2}"
 START=$SECONDS
 
-step() { printf '\n== %s\n' "$*"; }
+step() { printf '\n== [%3d s] %s\n' $((SECONDS - START)) "$*"; }
 run() {
   printf '+ %s\n' "$*"
   "$@"
