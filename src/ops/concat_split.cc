@@ -34,7 +34,10 @@ NodeCost CostGatherLike(const CostContext& ctx) {
   return c;
 }
 
-Dim MergeDim(const Dim& a, const Dim& b) { return a.known() ? a : b; }
+Dim MergeDim(const Dim& a, const Dim& b) {
+  if (a.known() || (!b.known() && !a.symbol.empty())) return a;
+  return b;
+}
 
 // ---- Concat ---------------------------------------------------------------------------------
 Status InferConcat(InferContext& ctx) {
