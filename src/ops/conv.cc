@@ -314,6 +314,9 @@ Status ConvReference(KernelContext& ctx) {
   const int64_t cin_g = cin / group, cout_g = cout / group;
   const int64_t in_sz = g.in[0] * g.in[1] * g.in[2], out_sz = g.out[0] * g.out[1] * g.out[2];
   const int64_t k_sz = g.k[0] * g.k[1] * g.k[2];
+  RIDGE_RETURN_IF_ERROR(nn::CheckWork(static_cast<double>(n_batch * cout) *
+                                      static_cast<double>(out_sz) * static_cast<double>(cin_g) *
+                                      static_cast<double>(k_sz)));
   std::vector<float> y(static_cast<size_t>(n_batch * cout * out_sz));
   for (int64_t n = 0; n < n_batch; ++n) {
     for (int64_t m = 0; m < cout; ++m) {
@@ -384,6 +387,9 @@ Status ConvTransposeReference(KernelContext& ctx) {
   }
   const int64_t in_sz = g.in[0] * g.in[1] * g.in[2], out_sz = g.out[0] * g.out[1] * g.out[2];
   const int64_t k_sz = g.k[0] * g.k[1] * g.k[2];
+  RIDGE_RETURN_IF_ERROR(nn::CheckWork(static_cast<double>(n_batch * cin) *
+                                      static_cast<double>(in_sz) * static_cast<double>(cout_g) *
+                                      static_cast<double>(k_sz)));
   std::vector<double> y(static_cast<size_t>(n_batch * cout * out_sz), 0.0);
   for (int64_t n = 0; n < n_batch; ++n) {
     for (int64_t c = 0; c < cin; ++c) {

@@ -47,6 +47,11 @@ Result<std::optional<std::vector<int64_t>>> ResolvePads(const ir::Node& node, in
     return InvalidModel("pads has " + std::to_string(pads.size()) + " entries, expected " +
                         std::to_string(2 * na) + " (2 per padded axis)");
   }
+  for (int64_t v : pads) {
+    if (v > nn::kMaxPad || v < -nn::kMaxPad) {
+      return InvalidModel("pads value " + std::to_string(v) + " is out of range");
+    }
+  }
   std::vector<int64_t> full(static_cast<size_t>(2 * rank), 0);
   std::vector<bool> seen(static_cast<size_t>(rank), false);
   for (size_t i = 0; i < na; ++i) {

@@ -108,6 +108,8 @@ Status WindowPoolReference(KernelContext& ctx, bool is_max) {
   const bool col_major = ctx.node().GetInt("storage_order", 0) != 0;
   const int64_t planes = xd[0] * xd[1];
   const int64_t in_sz = nn::Prod(in), out_sz = nn::Prod(out), k_sz = nn::Prod(w.kernel);
+  RIDGE_RETURN_IF_ERROR(nn::CheckWork(static_cast<double>(out_sz) * static_cast<double>(k_sz) *
+                                      static_cast<double>(std::max<int64_t>(planes, 1))));
   std::vector<float> y(static_cast<size_t>(planes * out_sz));
   std::vector<int64_t> indices(is_max ? y.size() : 0);
   std::vector<int64_t> o(sp), kk(sp), pos(sp);

@@ -17,6 +17,7 @@
 // scales and sizes are metadata and not counted.
 // Reference: per-axis taps (index, weight) combined as an outer product; nearest copies raw
 // element bytes (any dtype), linear/cubic compute in float.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -267,8 +268,12 @@ int64_t Clamp(int64_t i, int64_t n) { return i < 0 ? 0 : (i >= n ? n - 1 : i); }
 std::vector<Tap> AxisTaps(const ResizeAttrs& a, int64_t o, int64_t in, int64_t out, double scale,
                           double rs, double re) {
   if (in == out && scale == 1.0 && a.coord != "tf_crop_and_resize") return {{o, 1.0}};
-  const double x = SourceCoord(a, static_cast<double>(o), in, out, scale, rs, re);
+  double x = SourceCoord(a, static_cast<double>(o), in, out, scale, rs, re);
+  if (!std::isfinite(x)) return {};  // only a non-finite roi gets here: extrapolate
   if (a.coord == "tf_crop_and_resize" && (x < 0 || x > static_cast<double>(in - 1))) return {};
+  // Far outside the input every tap clamps to the border anyway; clamping keeps the casts below
+  // defined for extreme scales.
+  x = std::clamp(x, -4.0, static_cast<double>(in) + 4.0);
   if (a.mode == "nearest") {
     double r;
     const double fl = std::floor(x);
@@ -323,6 +328,7 @@ Status ResizeReference(KernelContext& ctx) {
   if (es == 0) return Unsupported("Resize reference: unsupported dtype");
   RIDGE_RETURN_IF_ERROR(nn::CheckAlloc(p.out, std::max<size_t>(es, 4)));
   for (size_t i = 0; i < rank; ++i) {
+    if (p.out[i] > nn::kMaxRefBytes) return LimitExceeded("Resize output dim is too large");
     if (ri.in[i] == 0 && p.out[i] > 0) return ctx.Error("cannot resize an empty axis");
   }
   // taps[axis][o]

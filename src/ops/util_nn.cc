@@ -67,6 +67,14 @@ Result<Window> ReadWindow(const ir::Node& node, size_t spatial,
     if (p < 0) return InvalidModel(who + "pads " + Join(pads) + " must be non-negative");
   w.pads_begin.assign(pads.begin(), pads.begin() + static_cast<ptrdiff_t>(spatial));
   w.pads_end.assign(pads.begin() + static_cast<ptrdiff_t>(spatial), pads.end());
+  // Caps keep every window computation far from int64 overflow (dims are capped at 2^40 by the
+  // loader): extents d*(k-1) and s*(in-1) stay below 2^61.
+  for (const auto* v : {&w.kernel, &w.strides, &w.dilations}) {
+    for (int64_t x : *v)
+      if (x > kMaxWindowParam) return InvalidModel(who + "kernel/stride/dilation value too large");
+  }
+  for (int64_t p : pads)
+    if (p > kMaxPad) return InvalidModel(who + "pads value " + std::to_string(p) + " too large");
   w.auto_pad = node.GetString("auto_pad", "NOTSET");
   if (w.auto_pad != "NOTSET" && w.auto_pad != "SAME_UPPER" && w.auto_pad != "SAME_LOWER" &&
       w.auto_pad != "VALID") {
@@ -129,6 +137,14 @@ Result<std::vector<float>> ToFloats(const Tensor& t, const std::string& what) {
       v[static_cast<size_t>(i)] = static_cast<float>(t.GetAsDouble(i));
   }
   return v;
+}
+
+Status CheckWork(double ops) {
+  if (ops > kMaxRefOps) {
+    return LimitExceeded("reference kernel would run " + std::to_string(ops) +
+                         " operations, over the cap of " + std::to_string(kMaxRefOps));
+  }
+  return Status::Ok();
 }
 
 Status CheckAlloc(std::span<const int64_t> dims, size_t elem_bytes) {

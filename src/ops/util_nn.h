@@ -20,6 +20,11 @@ namespace ridge::ops::nn {
 
 // Reference kernels refuse to allocate more than this (1 GiB); folding never gets near it.
 inline constexpr int64_t kMaxRefBytes = int64_t{1} << 30;
+// Nor to run more than this many inner-loop steps (a crafted huge kernel cannot hang folding).
+inline constexpr double kMaxRefOps = 1e11;
+// Window attribute caps (kernel, stride, dilation; pads), far above any real model.
+inline constexpr int64_t kMaxWindowParam = int64_t{1} << 20;
+inline constexpr int64_t kMaxPad = int64_t{1} << 31;
 
 // Maps axis in [-rank, rank) to [0, rank); nullopt when out of range.
 std::optional<int64_t> NormAxis(int64_t axis, int64_t rank);
@@ -57,6 +62,9 @@ Result<std::vector<float>> ToFloats(const Tensor& t, const std::string& what);
 // A tensor of `dtype` (float16/bfloat16/float32/float64) holding `values` (rounded).
 Result<Tensor> FromFloats(DType dtype, std::vector<int64_t> dims, std::span<const float> values);
 bool IsFloatType(DType d);
+
+// LimitExceeded when a reference kernel would take more than kMaxRefOps steps.
+Status CheckWork(double ops);
 
 // Checked element count of dims against kMaxRefBytes at `elem_bytes` per element.
 Status CheckAlloc(std::span<const int64_t> dims, size_t elem_bytes);
