@@ -130,6 +130,12 @@ Status ReadExternalData(const std::string& base_dir, const ExternalRef& ref, int
   struct stat st {};
   if (::fstat(fd, &st) != 0) return IoError(where + ": cannot stat: " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return InvalidModel(where + ": not a regular file");
+  // A hard link is indistinguishable from the file it shares with a folder elsewhere, so no path
+  // check can prove it belongs to the model: refuse files with more than one link.
+  if (st.st_nlink > 1) {
+    return InvalidModel(where + ": the file has " + std::to_string(st.st_nlink) +
+                        " hard links; it may be a file from outside the model's folder");
+  }
   const int64_t file_bytes = st.st_size;
 
   if (ref.length && *ref.length != expected_bytes) {

@@ -103,6 +103,14 @@ class GraphBuilder {
         return InvalidModel("opset_import version " + std::to_string(op.version()) +
                             " for the default domain is not positive");
       }
+      // Semantics of opsets newer than the ONNX releases Ridgeline was written against are
+      // unknown: refuse rather than guess.
+      constexpr int64_t kNewestKnownOpset = 24;
+      if (op.version() > kNewestKnownOpset) {
+        return Unsupported("opset " + std::to_string(op.version()) +
+                           " for the default domain is newer than Ridgeline knows (up to " +
+                           std::to_string(kNewestKnownOpset) + ")");
+      }
       graph_.opset_version = op.version();
       found = true;
     }
@@ -294,6 +302,7 @@ class GraphBuilder {
         TensorReadContext ctx = tensor_ctx_;
         ctx.load_data = true;
         RIDGE_ASSIGN_OR_RETURN(ParsedTensor t, ParseTensorProto(a.t(), ctx));
+        if (!t.data) return Internal("tensor attribute was validated but not loaded");
         out.t = std::move(*t.data);
         break;
       }

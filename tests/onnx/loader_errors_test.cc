@@ -66,7 +66,9 @@ TEST(OnnxLoaderErrors, EmptyFile) {
 
 TEST(OnnxLoaderErrors, NonOnnxFiles) {
   std::string dir = FreshDir("non_onnx");
-  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0", 33);
+  static constexpr char kPngHeader[] =
+      "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0";
+  const std::string png(kPngHeader, sizeof(kPngHeader) - 1);
   for (const auto& [name, bytes] : std::vector<std::pair<std::string, std::string>>{
            {"image.png", png},
            {"notes.txt", "hello, this is a text file\nwith two lines\n"},
