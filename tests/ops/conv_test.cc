@@ -206,3 +206,32 @@ TEST(ConvTranspose, InferAndReference) {
 
 }  // namespace
 }  // namespace ridge::ops
+
+namespace ridge::ops {
+namespace {
+using namespace nn_test;
+
+TEST(ConvGuards, CraftedAttributesFailCleanly) {
+  auto dil = Build("Conv", {Act({1, 3, 8, 8}), Const(Tensor(DType::kFloat32, {4, 3, 3, 3}))},
+                   {{"dilations", AInts({int64_t{1} << 40, 1})}});
+  Status s = Infer(dil);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("too large"), std::string::npos) << s.message();
+  auto pads = Build("Conv", {Act({1, 3, 8, 8}), Const(Tensor(DType::kFloat32, {4, 3, 3, 3}))},
+                    {{"pads", AInts({int64_t{1} << 50, 0, 0, 0})}});
+  EXPECT_FALSE(Infer(pads).ok());
+  // A window pool whose kernel is huge but padded to fit: refused by the work cap, not hung.
+  auto pool = RunRef("AveragePool", {F32({1, 1, 1, 1}, {1})},
+                     {{"kernel_shape", AInts({1 << 20, 1 << 20})},
+                      {"pads", AInts({1 << 20, 1 << 20, 1 << 20, 1 << 20})}});
+  EXPECT_FALSE(pool.ok());
+  auto pad = Build("Pad", {Act({1, 3}), Const(I64({4}, {0, int64_t{1} << 60, 0, 0}))});
+  EXPECT_FALSE(Infer(pad).ok());
+  auto resize = RunRef(
+      "Resize", {F32({1, 1}, {1}), std::nullopt, std::nullopt, I64({2}, {1 << 20, 1 << 20})});
+  EXPECT_FALSE(resize.ok());
+  EXPECT_EQ(resize.status().code(), StatusCode::kLimitExceeded);
+}
+
+}  // namespace
+}  // namespace ridge::ops
