@@ -35,7 +35,7 @@ Result<ConvGeometry> CheckConvInputs(InferContext& ctx, bool transpose) {
   ConvGeometry g;
   g.group = ctx.node().GetInt("group", 1);
   if (g.group < 1) return ctx.Error("group must be >= 1, got " + std::to_string(g.group));
-  if (!IsFloatingPoint(ctx.input_dtype(0))) {
+  if (!IsFloatingPoint(ctx.input_dtype(0)) && ctx.input_dtype(0) != DType::kUndefined) {
     return ctx.Error("input X must be a floating-point tensor, got " +
                      std::string(DTypeName(ctx.input_dtype(0))));
   }

@@ -103,3 +103,25 @@ TEST(MatMulReference, BatchedBroadcastMatchesNaive) {
 
 }  // namespace
 }  // namespace ridge::ops
+
+namespace ridge::ops {
+namespace {
+using namespace nn_test;
+
+TEST(Float16, KernelsConvertAndKeepDtype) {
+  Tensor a(DType::kFloat16, {1, 2}), b(DType::kFloat16, {2, 1});
+  a.data<uint16_t>()[0] = FloatToHalf(1.5f);
+  a.data<uint16_t>()[1] = FloatToHalf(-2.0f);
+  b.data<uint16_t>()[0] = FloatToHalf(2.0f);
+  b.data<uint16_t>()[1] = FloatToHalf(0.25f);
+  auto out = RunRef("MatMul", {a, b});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ((*out)[0].dtype(), DType::kFloat16);
+  EXPECT_FLOAT_EQ(HalfToFloat((*out)[0].data<uint16_t>()[0]), 2.5f);
+  auto bad = RunRef("MatMul", {I64({1, 1}, {2}), I64({1, 1}, {3})});
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kUnsupported);
+}
+
+}  // namespace
+}  // namespace ridge::ops
