@@ -129,7 +129,9 @@ Status CheckOpsKnown(const ir::Graph& graph) {
                      " with ops Ridgeline does not know: " + list);
 }
 
-Status InferShapes(ir::Graph& graph, const InferOptions& options) {
+namespace {
+
+Status InferAllNodes(ir::Graph& graph, const InferOptions& options) {
   RIDGE_RETURN_IF_ERROR(BindInputShapes(graph, options));
   RIDGE_RETURN_IF_ERROR(CheckOpsKnown(graph));
   for (size_t i = 0; i < graph.num_nodes(); ++i) {
@@ -144,6 +146,15 @@ Status InferShapes(ir::Graph& graph, const InferOptions& options) {
     if (def->reference) RIDGE_RETURN_IF_ERROR(FoldNode(graph, id, *def, options.max_fold_elements));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status InferShapes(ir::Graph& graph, const InferOptions& options) {
+  Status status = InferAllNodes(graph, options);
+  // Errors name the model file first, like the loader's.
+  if (!status.ok() && !graph.source_path.empty()) return status.WithContext(graph.source_path);
+  return status;
 }
 
 }  // namespace ridge::ops

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses with clang (ASan+UBSan) and runs each for SECONDS (default 60).
+#   scripts/fuzz.sh [SECONDS] [HARNESS ...]
+# Corpora start from the zoo models (models/) and crafted seeds, and grow under build/fuzz/corpus.
+# Prints per harness: executions, new corpus size, crashes (libFuzzer stops at the first one and
+# writes crash-* under build/fuzz/artifacts). Exit code non-zero if any harness found a crash.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+harnesses=("$@")
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_onnx_load fuzz_shapes_flag fuzz_npy fuzz_trt_json)
+
+build=build/fuzz
+if [ ! -f $build/build.ninja ]; then
+  CC=clang CXX=clang++ cmake -S . -B $build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DRIDGE_FUZZ=ON -DRIDGE_BUILD_TESTS=OFF > $build.configure.log 2>&1 ||
+    { cat $build.configure.log; exit 1; }
+fi
+available=()
+for h in "${harnesses[@]}"; do
+  if ninja -C $build -t targets all 2>/dev/null | grep -q "^$h:"; then available+=("$h"); fi
+done
+echo "fuzz: building ${available[*]} (clang, ASan+UBSan)"
+ninja -C $build -j"$(nproc)" "${available[@]}" > $build.build.log 2>&1 || { tail -40 $build.build.log; exit 1; }
+
+mkdir -p $build/artifacts
+status=0
+for h in "${available[@]}"; do
+  corpus=$build/corpus/$h
+  mkdir -p "$corpus"
+  seeds=tests/fuzz/seeds/${h#fuzz_}
+  case $h in
+    fuzz_onnx_load)
+      for m in mobilenet_v2 yolov8n; do [ -f models/$m.onnx ] && cp -n models/$m.onnx "$corpus/" || true; done ;;
+    fuzz_trt_json)
+      d=../shared/data/tensorrt-engines
+      [ -d $d ] && find $d -name '*.json' -size -2M -exec cp -n {} "$corpus/" \; || true ;;
+  esac
+  [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus/" 2>/dev/null || true
+  log=$build/$h.log
+  echo "fuzz: $h for ${seconds}s"
+  if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+     ./$build/tests/fuzz/harness/$h "$corpus" -max_total_time="$seconds" -rss_limit_mb=512 \
+       -timeout=2 -max_len=$((16 << 20)) -artifact_prefix=$build/artifacts/$h- > "$log" 2>&1; then
+    runs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || echo "?")
+    echo "fuzz: $h: $runs executions, corpus $(ls "$corpus" | wc -l) files, crashes = 0"
+  else
+    echo "fuzz: $h: FAILED (crash, leak, timeout or OOM); log: $log"
+    grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -10
+    status=1
+  fi
+done
+exit $status
