@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Ridgeline's CPU backend vs onnxruntime on every zoo model, in one run on one machine.
+
+  .venv/bin/python bench/cpu_vs_ort.py [--ridge build/release/tools/ridge/ridge] [--threads N]
+        [--batch 1] [--duration-s 3] [--only a,b]
+
+Both sides: the same model file, batch, random float inputs and intra-op thread count; warm-up
+of at least 200 ms and 20 runs, then at least 200 runs or --duration-s (BENCHMARKS.md).
+onnxruntime runs with ORT_ENABLE_ALL. Ratio = ORT median / Ridgeline median (> 1: Ridgeline
+faster). Writes bench/results/cpu_vs_ort.{json,md} with device, date, versions and command.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+REPO = Path(__file__).resolve().parent.parent
+ZOO = ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny", "yolov8n"]
+
+
+def stats(samples_ms, batch):
+    s = np.sort(np.asarray(samples_ms))
+    mean = float(s.mean())
+    return {"min": float(s[0]), "median": float(np.percentile(s, 50)), "mean": mean,
+            "p90": float(np.percentile(s, 90)), "p99": float(np.percentile(s, 99)),
+            "max": float(s[-1]), "cv": float(s.std() / mean) if mean else 0.0,
+            "runs": int(len(s)), "throughput_per_s": batch * len(s) / (s.sum() / 1000.0)}
+
+
+def bench_ort(path, batch, threads, warmup_ms, duration_s):
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    rng = np.random.RandomState(0)
+    feeds = {}
+    for inp in sess.get_inputs():
+        dims = [batch if not isinstance(d, int) or d <= 0 else d for d in inp.shape]
+        feeds[inp.name] = rng.uniform(-1, 1, size=dims).astype(np.float32)
+    t0, n = time.perf_counter(), 0
+    while n < 20 or (time.perf_counter() - t0) * 1e3 < warmup_ms:
+        sess.run(None, feeds)
+        n += 1
+    samples, start = [], time.perf_counter()
+    while len(samples) < 200 and time.perf_counter() - start < duration_s:
+        t = time.perf_counter()
+        sess.run(None, feeds)
+        samples.append((time.perf_counter() - t) * 1e3)
+    return stats(samples, batch)
+
+
+def bench_ridge(ridge, path, batch, threads, warmup_ms, duration_s):
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        out = f.name
+    cmd = [ridge, "bench", str(path), "--device", "cpu", "--batch", str(batch), "--threads",
+           str(threads), "--warmup-ms", str(warmup_ms), "--duration-s", str(duration_s),
+           "--json", out]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": (r.stderr or r.stdout).strip().splitlines()[-1:]}
+    j = json.loads(Path(out).read_text())
+    os.unlink(out)
+    lat = j["latency_ms"]
+    return {"min": lat["min"], "median": lat["median"], "mean": lat["mean"], "p90": lat["p90"],
+            "p99": lat["p99"], "max": lat["max"], "cv": j["cv"], "runs": j["runs"],
+            "throughput_per_s": j["throughput_per_s"], "kernels": j.get("kernels", {})}
+
+
+def cpu_name():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ridge", default=str(REPO / "build/release/tools/ridge/ridge"))
+    ap.add_argument("--models", default=str(REPO / "models"))
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--warmup-ms", type=float, default=200)
+    ap.add_argument("--duration-s", type=float, default=3)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--out", default=str(REPO / "bench/results/cpu_vs_ort"))
+    args = ap.parse_args()
+    names = args.only.split(",") if args.only else ZOO
+    rows = []
+    for name in names:
+        path = Path(args.models) / f"{name}.onnx"
+        if not path.exists():
+            print(f"skip {name}: {path} absent", file=sys.stderr)
+            continue
+        rd = bench_ridge(args.ridge, path, args.batch, args.threads, args.warmup_ms,
+                         args.duration_s)
+        oo = bench_ort(path, args.batch, args.threads, args.warmup_ms, args.duration_s)
+        ratio = oo["median"] / rd["median"] if "median" in rd else None
+        rows.append({"model": name, "ridge": rd, "ort": oo, "ratio_ort_over_ridge": ratio})
+        print(f"{name:16s} ridge {rd.get('median', float('nan')):8.2f} ms  "
+              f"ort {oo['median']:8.2f} ms  ratio {ratio if ratio else float('nan'):.2f}",
+              flush=True)
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "device": cpu_name(), "cores": os.cpu_count(), "threads": args.threads,
+        "batch": args.batch, "onnxruntime": ort.__version__, "numpy": np.__version__,
+        "python": platform.python_version(),
+        "ridge": subprocess.run([args.ridge, "version"], capture_output=True,
+                                text=True).stdout.strip(),
+        "command": " ".join(shlex.quote(a) for a in sys.argv),
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out + ".json").write_text(json.dumps({"meta": meta, "results": rows}, indent=1))
+    md = [f"# Ridgeline CPU vs onnxruntime ({meta['date']})", "",
+          f"Device: {meta['device']}, {meta['cores']} cores, {args.threads} threads, batch "
+          f"{args.batch}. onnxruntime {meta['onnxruntime']} (ORT_ENABLE_ALL); {meta['ridge']}.",
+          f"Command: `{meta['command']}`", "",
+          "| model | ridge median ms | ridge CV | ort median ms | ort CV | ort / ridge |",
+          "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        rd, oo = r["ridge"], r["ort"]
+        flag = lambda s: " (unstable)" if s.get("cv", 0) > 0.10 else ""  # noqa: E731
+        if "median" in rd:
+            md.append(f"| {r['model']} | {rd['median']:.2f}{flag(rd)} | {rd['cv']*100:.1f}% | "
+                      f"{oo['median']:.2f}{flag(oo)} | {oo['cv']*100:.1f}% | "
+                      f"{r['ratio_ort_over_ridge']:.2f} |")
+        else:
+            md.append(f"| {r['model']} | error: {rd['error']} | | {oo['median']:.2f} | | |")
+    Path(args.out + ".md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()
