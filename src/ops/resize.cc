@@ -76,6 +76,7 @@ struct ResizePlan {
   std::vector<int64_t> out;   // -1 unknown
   std::vector<double> scale;  // per dim, used by the coordinate transform
   std::vector<double> roi_start, roi_end;
+  std::vector<bool> resized;  // dims named by `axes` (the others pass through)
 };
 
 Result<ResizePlan> Plan(const ir::Node& node, const ResizeAttrs& a, const ResizeInputs& ri) {
@@ -95,6 +96,8 @@ Result<ResizePlan> Plan(const ir::Node& node, const ResizeAttrs& a, const Resize
     if (!n) return InvalidModel("axes entry " + std::to_string(axes[i]) + " is out of range");
     ax[i] = *n;
   }
+  p.resized.assign(ri.in.size(), false);
+  for (int64_t d : ax) p.resized[static_cast<size_t>(d)] = true;
   if (ri.scales_present == ri.sizes_present) {
     return InvalidModel(ri.scales_present ? "only one of scales and sizes may be given"
                                           : "one of scales and sizes is required");
@@ -172,6 +175,8 @@ Result<ResizePlan> Plan(const ir::Node& node, const ResizeAttrs& a, const Resize
   return p;
 }
 
+bool IsFullRoi(double roi_start, double roi_end) { return roi_start == 0.0 && roi_end == 1.0; }
+
 // Present and non-empty: a tensor input given as "" or with 0 elements counts as absent.
 bool Present(InferContext& ctx, size_t i) {
   if (!ctx.has_input(i)) return false;
@@ -206,8 +211,12 @@ Status InferResize(InferContext& ctx) {
   if (!plan.ok()) return ctx.Error(plan.status().message() + " (input " + x->ToString() + ")");
   std::vector<Dim> dims = x->dims();
   for (size_t i = 0; i < dims.size(); ++i) {
+    if (!plan->resized[i]) continue;  // keeps symbolic dims such as the batch
     if (plan->out[i] == ri.in[i] && ri.in[i] >= 0) continue;
-    if (plan->out[i] < 0 && ri.in[i] < 0 && plan->scale[i] == 1.0 && plan->known) continue;
+    if (plan->known && ri.in[i] < 0 && plan->out[i] < 0 && plan->scale[i] == 1.0 &&
+        IsFullRoi(plan->roi_start[i], plan->roi_end[i])) {
+      continue;  // scale 1 of an unknown dim: the dim (and its symbol) is unchanged
+    }
     dims[i] = plan->out[i] >= 0 ? Dim(plan->out[i]) : Dim();
   }
   ctx.SetOutput(0, dt, Shape(dims));

@@ -146,3 +146,28 @@ TEST(Pad, InferAndErrors) {
 
 }  // namespace
 }  // namespace ridge::ops
+
+namespace ridge::ops {
+namespace {
+using namespace nn_test;
+
+TEST(Resize, SymbolicDimsSurvive) {
+  // Scales 1 on a symbolic batch keep the symbol; non-constant scales only lose resized dims.
+  auto g = Build("Resize", {Act(Sym({Dim::Symbolic("N"), 3, Dim::Symbolic("H"), 8})), None(),
+                            Const(F32({4}, {1, 1, 2, 2}))});
+  ASSERT_TRUE(Infer(g).ok());
+  EXPECT_EQ(g.shape(), "Nx3x?x16");
+  auto dyn = Build("Resize", {Act(Sym({Dim::Symbolic("N"), 3, 8, 8})), None(), Act({2})},
+                   {{"axes", AInts({2, 3})}}, 1, 18);
+  ASSERT_TRUE(Infer(dyn).ok());
+  EXPECT_EQ(dyn.shape(), "Nx3x?x?");
+  auto sz = Build(
+      "Resize",
+      {Act(Sym({Dim::Symbolic("N"), 3, Dim(), Dim()})), None(), None(), Const(I64({2}, {32, 48}))},
+      {{"axes", AInts({2, 3})}}, 1, 18);
+  ASSERT_TRUE(Infer(sz).ok());
+  EXPECT_EQ(sz.shape(), "Nx3x32x48");
+}
+
+}  // namespace
+}  // namespace ridge::ops
