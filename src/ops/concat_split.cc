@@ -87,6 +87,7 @@ int64_t Prod(const std::vector<int64_t>& d, size_t b, size_t e) {
 }
 
 Status RefConcat(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& t0 = ctx.input(0);
   RIDGE_ASSIGN_OR_RETURN(
       int64_t axis, NormalizeAxis(ctx.node().GetInt("axis", 0), static_cast<int64_t>(t0.rank())));
@@ -187,6 +188,7 @@ Status InferSplit(InferContext& ctx) {
 }
 
 Status RefSplit(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& in = ctx.input(0);
   RIDGE_ASSIGN_OR_RETURN(
       int64_t axis, NormalizeAxis(ctx.node().GetInt("axis", 0), static_cast<int64_t>(in.rank())));
@@ -326,6 +328,7 @@ Status InferSlice(InferContext& ctx) {
 }
 
 Status RefSlice(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& t = ctx.input(0);
   std::vector<const Tensor*> in(ctx.num_inputs(), nullptr);
   for (size_t i = 1; i < ctx.num_inputs(); ++i)
@@ -382,6 +385,7 @@ Status InferGather(InferContext& ctx) {
 }
 
 Status RefGather(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 2));
   const Tensor& data = ctx.input(0);
   const Tensor& idx = ctx.input(1);
   if (data.rank() == 0) return ctx.Error("data must have rank >= 1");
@@ -433,6 +437,7 @@ Status InferGatherElements(InferContext& ctx) {
 }
 
 Status RefGatherElements(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 2));
   const Tensor& data = ctx.input(0);
   const Tensor& idx = ctx.input(1);
   if (data.rank() != idx.rank() || data.rank() == 0) return ctx.Error("ranks differ");
@@ -490,6 +495,7 @@ Status InferTile(InferContext& ctx) {
 }
 
 Status RefTile(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 2));
   const Tensor& in = ctx.input(0);
   RIDGE_ASSIGN_OR_RETURN(auto reps, TensorToInts(ctx.input(1), "input 1 (repeats)"));
   if (reps.size() != in.rank()) return ctx.Error("repeats length must equal the input rank");
@@ -540,6 +546,7 @@ Status InferExpand(InferContext& ctx) {
 }
 
 Status RefExpand(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 2));
   const Tensor& in = ctx.input(0);
   RIDGE_ASSIGN_OR_RETURN(auto shape, TensorToInts(ctx.input(1), "input 1 (shape)"));
   for (int64_t d : shape) {

@@ -363,6 +363,7 @@ Status RefMean(KernelContext& ctx) {
 }
 
 Status RefWhere(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 3));
   if (ctx.num_inputs() != 3) return ctx.Error("expects 3 inputs");
   const Tensor& c = ctx.input(0);
   const Tensor& x = ctx.input(1);

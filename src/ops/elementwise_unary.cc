@@ -237,6 +237,7 @@ struct GeluFn {
 // Applies Fn elementwise. Floating tensors go through float32; integers stay in their type.
 template <typename Fn>
 Status RefUnary(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   if (!ctx.has_input(0)) return ctx.Error("input 0 is missing");
   const Tensor& in = ctx.input(0);
   Fn fn(ctx.node());
@@ -270,6 +271,7 @@ Status RefUnary(KernelContext& ctx) {
 }
 
 Status RefNot(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& in = ctx.input(0);
   if (in.dtype() != DType::kBool) return ctx.Error("Not needs a bool input");
   RIDGE_ASSIGN_OR_RETURN(Tensor out, NewTensor(DType::kBool, in.dims()));
@@ -282,6 +284,7 @@ Status RefNot(KernelContext& ctx) {
 
 // Clip bounds come from inputs 1/2 (opset >= 11) or attributes min/max (opset < 11).
 Status RefClip(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& in = ctx.input(0);
   double lo = -std::numeric_limits<double>::infinity();
   double hi = std::numeric_limits<double>::infinity();
@@ -350,6 +353,7 @@ T CastFromDouble(double v) {
 }
 
 Status RefCast(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& in = ctx.input(0);
   auto to = static_cast<DType>(ctx.node().GetInt("to", 0));
   if (DTypeSize(in.dtype()) == 0) return ctx.Error("cannot cast from " + Name(in.dtype()));
@@ -395,12 +399,14 @@ Status RefCast(KernelContext& ctx) {
 }
 
 Status RefIdentity(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   if (!ctx.has_input(0)) return ctx.Error("input 0 is missing");
   ctx.SetOutput(0, ctx.input(0));
   return Status::Ok();
 }
 
 Status RefDropout(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   RIDGE_RETURN_IF_ERROR(RefIdentity(ctx));
   if (ctx.num_outputs() > 1) {
     RIDGE_ASSIGN_OR_RETURN(Tensor mask, NewTensor(DType::kBool, ctx.input(0).dims()));

@@ -143,6 +143,7 @@ Status InferReshape(InferContext& ctx) {
 }
 
 Status RefReshape(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 2));
   RIDGE_ASSIGN_OR_RETURN(auto vals, TensorToInts(ctx.input(1), "input 1 (shape)"));
   std::vector<PartialInt> target;
   for (int64_t v : vals) target.push_back({true, v, ""});
@@ -191,6 +192,7 @@ Status InferFlatten(InferContext& ctx) {
 }
 
 Status RefFlatten(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   auto out = FlattenShape(Shape::FromInts(ctx.input(0).dims()), ctx.node().GetInt("axis", 1));
   if (!out.ok()) return ctx.Error(out.status().message());
   return SetReshaped(ctx, *out);
@@ -269,6 +271,7 @@ Status InferSqueezeLike(InferContext& ctx) {
 
 template <bool kSqueeze>
 Status RefSqueezeLike(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   auto axes = AxesOf(ctx.node(), ctx.has_input(1) ? &ctx.input(1) : nullptr, ctx.has_input(1));
   if (!axes.ok()) return ctx.Error(axes.status().message());
   Shape in = Shape::FromInts(ctx.input(0).dims());
@@ -318,6 +321,7 @@ Status InferTranspose(InferContext& ctx) {
 }
 
 Status RefTranspose(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   auto perm = PermOf(ctx.node(), ctx.input(0).rank());
   if (!perm.ok()) return ctx.Error(perm.status().message());
   RIDGE_ASSIGN_OR_RETURN(Tensor out, TransposeTensor(ctx.input(0), *perm));
@@ -371,6 +375,7 @@ Status InferSpaceDepth(InferContext& ctx) {
 
 template <bool kToSpace>
 Status RefSpaceDepth(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   RIDGE_ASSIGN_OR_RETURN(int64_t b, BlockSize(ctx.node()));
   const Tensor& in = ctx.input(0);
   if (in.rank() != 4) return ctx.Error("input 0 must be 4-D");

@@ -59,6 +59,7 @@ Status InferShape(InferContext& ctx) {
 }
 
 Status RefShape(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   const Tensor& in = ctx.input(0);
   int64_t start, end;
   ShapeRange(ctx.node(), static_cast<int64_t>(in.rank()), &start, &end);
@@ -86,6 +87,7 @@ Status InferSize(InferContext& ctx) {
 }
 
 Status RefSize(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   ctx.SetOutput(0, Int64Scalar(ctx.input(0).num_elements()));
   return Status::Ok();
 }
@@ -178,6 +180,7 @@ Status InferConstantOfShape(InferContext& ctx) {
 }
 
 Status RefConstantOfShape(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 1));
   RIDGE_ASSIGN_OR_RETURN(Tensor v, FillValue(ctx.node()));
   RIDGE_ASSIGN_OR_RETURN(auto dims, TensorToInts(ctx.input(0), "input 0 (shape)"));
   for (int64_t d : dims) {
@@ -235,6 +238,7 @@ Status InferRange(InferContext& ctx) {
 }
 
 Status RefRange(KernelContext& ctx) {
+  RIDGE_RETURN_IF_ERROR(RequireInputs(ctx, 3));
   const Tensor& a = ctx.input(0);
   if (a.num_elements() != 1 || ctx.input(1).num_elements() != 1 ||
       ctx.input(2).num_elements() != 1) {

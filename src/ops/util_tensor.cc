@@ -6,6 +6,7 @@
 
 #include "core/checked_math.h"
 #include "ir/graph.h"
+#include "ops/op.h"
 
 namespace ridge::ops {
 
@@ -96,6 +97,13 @@ BroadcastIterator::BroadcastIterator(std::vector<int64_t> out_dims,
                                      const std::vector<std::vector<int64_t>>& ins)
     : out_dims_(std::move(out_dims)) {
   for (const auto& in : ins) strides_.push_back(BroadcastStrides(in, out_dims_));
+}
+
+Status RequireInputs(const KernelContext& ctx, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!ctx.has_input(i)) return ctx.Error("input " + std::to_string(i) + " is missing");
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<int64_t>> TensorToInts(const Tensor& t, const std::string& what) {

@@ -24,6 +24,9 @@
 namespace ridge::ir {
 class Graph;
 }  // namespace ridge::ir
+namespace ridge::ops {
+class KernelContext;
+}  // namespace ridge::ops
 
 namespace ridge::ops {
 
@@ -78,6 +81,10 @@ class BroadcastIterator {
   std::vector<int64_t> out_dims_;
   std::vector<std::vector<int64_t>> strides_;  // per input, per output axis
 };
+
+// Reference kernels may be called directly (backends, tests): checks that inputs [0, n) are
+// present, so a malformed call is an error rather than a null dereference.
+Status RequireInputs(const KernelContext& ctx, size_t n);
 
 // ---- Tensors --------------------------------------------------------------------------------
 // Elements of an integer tensor (int8..int64, uint*) as int64; error for other dtypes.
