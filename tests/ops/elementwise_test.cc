@@ -1,6 +1,7 @@
 // Elementwise binary/unary ops: inference (broadcasting, dynamic dims, errors), cost, reference.
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "ops/util_tensor.h"
 #include "opsb_test_util.h"
@@ -223,6 +224,64 @@ TEST(Unary, RoundHalfToEvenClipInputsCast) {
   auto n = RunRef("Neg", {I32({2}, {INT32_MIN, 3})});
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(Values<int32_t>((*n)[0]), (std::vector<int32_t>{INT32_MIN, -3}));
+}
+
+// Random shapes with broadcast axes against an independent naive index formula.
+TEST(Binary, RandomBroadcastMatchesNaive) {
+  std::mt19937 rng(1234);
+  for (int iter = 0; iter < 50; ++iter) {
+    size_t rank = 1 + rng() % 4;
+    std::vector<int64_t> out(rank), a(rank), b;
+    for (size_t i = 0; i < rank; ++i) {
+      out[i] = 1 + rng() % 4;
+      a[i] = rng() % 3 == 0 ? 1 : out[i];
+    }
+    size_t brank = rng() % (rank + 1);  // b may have fewer dims (right-aligned)
+    for (size_t i = rank - brank; i < rank; ++i) b.push_back(rng() % 3 == 0 ? 1 : out[i]);
+    auto fill = [&](const std::vector<int64_t>& d) {
+      int64_t n = 1;
+      for (int64_t x : d) n *= x;
+      std::vector<float> v(static_cast<size_t>(n));
+      for (float& f : v) f = static_cast<float>(static_cast<int>(rng() % 200) - 100) / 8;
+      return F32(d, v);
+    };
+    Tensor ta = fill(a), tb = fill(b);
+    auto r = RunRef("Mul", {ta, tb});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const Tensor& o = (*r)[0];
+    std::vector<int64_t> expect_dims(rank);
+    for (size_t i = 0; i < rank; ++i) {
+      size_t j = i + brank - rank;
+      expect_dims[i] = std::max(a[i], i + brank >= rank ? b[j] : int64_t{1});
+    }
+    ASSERT_EQ(o.dims(), expect_dims);
+    std::vector<int64_t> idx(rank, 0);
+    for (int64_t flat = 0; flat < o.num_elements(); ++flat) {
+      int64_t rem = flat;
+      for (size_t i = rank; i-- > 0;) {
+        idx[i] = rem % expect_dims[i];
+        rem /= expect_dims[i];
+      }
+      int64_t ia = 0, ib = 0;
+      for (size_t i = 0; i < rank; ++i) ia = ia * a[i] + (a[i] == 1 ? 0 : idx[i]);
+      for (size_t j = 0; j < brank; ++j) {
+        size_t i = j + rank - brank;
+        ib = ib * b[j] + (b[j] == 1 ? 0 : idx[i]);
+      }
+      ASSERT_EQ(o.data<float>()[flat], ta.data<float>()[ia] * tb.data<float>()[ib]);
+    }
+  }
+}
+
+TEST(Binary, IntegerPowAndWrap) {
+  auto p = RunRef("Pow", {I64({3}, {2, -3, 5}), I64({3}, {10, 3, 0})});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(Values<int64_t>((*p)[0]), (std::vector<int64_t>{1024, -27, 1}));
+  auto w = RunRef("Add", {I32({1}, {INT32_MAX}), I32({1}, {1})});
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(Values<int32_t>((*w)[0])[0], INT32_MIN);  // wraps, no UB
+  auto bad = RunRef("Add", {Bool({1}, {1}), Bool({1}, {1})});
+  EXPECT_FALSE(bad.ok());
 }
 
 }  // namespace
