@@ -21,6 +21,18 @@ double ValueBytesAt(const ir::Graph& graph, ir::ValueId id, Precision precision)
   return n ? static_cast<double>(*n) * ElementBytesAt(v.dtype, precision) : 0;
 }
 
+// Multiply-adds of a compute op from its GEMM view (M x N x K per group): FLOPs / 2 would
+// also count bias adds, which MAC counters (and published figures) leave out.
+static double MultiplyAdds(const ir::Node& node, const ops::NodeCost& cost) {
+  if (cost.gemm_m <= 0 || cost.gemm_n <= 0 || cost.gemm_k <= 0) return cost.flops / 2;
+  double groups = 1;
+  if (node.op_type == "Conv" || node.op_type == "ConvTranspose") {
+    groups = static_cast<double>(std::max<int64_t>(1, node.GetInt("group", 1)));
+  }
+  return static_cast<double>(cost.gemm_m) * static_cast<double>(cost.gemm_n) *
+         static_cast<double>(cost.gemm_k) * groups;
+}
+
 Result<CostReport> ComputeCosts(const ir::Graph& graph, Precision precision) {
   CostReport report;
   report.precision = precision;
@@ -52,7 +64,7 @@ Result<CostReport> ComputeCosts(const ir::Graph& graph, Precision precision) {
     }
     CostTotals& t = report.totals;
     t.flops += rec.cost.flops;
-    if (rec.cost.kind == ops::OpKind::kCompute) t.macs += rec.cost.flops / 2;
+    if (rec.cost.kind == ops::OpKind::kCompute) t.macs += MultiplyAdds(node, rec.cost);
     t.bytes_read += rec.cost.bytes_read;
     t.weight_bytes += rec.cost.weight_bytes;
     t.bytes_written += rec.cost.bytes_written;

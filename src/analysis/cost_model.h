@@ -27,7 +27,7 @@ struct NodeRecord {
 
 struct CostTotals {
   double flops = 0;
-  double macs = 0;  // multiply-adds of compute ops (conv, gemm, matmul): their FLOPs / 2
+  double macs = 0;  // multiply-adds of compute ops (conv, gemm, matmul), GEMM view M*N*K
   double bytes_read = 0, weight_bytes = 0, bytes_written = 0;
   double params = 0;  // elements of the initializers the graph uses
   double total_bytes() const { return bytes_read + weight_bytes + bytes_written; }

@@ -41,7 +41,15 @@ Result<analysis::Analysis> AnalyzeFile(const std::string& path, const AnalyzeFla
   auto graph = onnx::LoadModel(path);
   if (!graph.ok()) return graph.status();
   ops::InferOptions infer;
-  if (f.batch > 0) infer.batch = f.batch;
+  if (f.batch > 0) {
+    infer.batch = f.batch;
+  } else {
+    // A symbolic batch would leave every size unknown (zero cost): analyze batch 1 unless told.
+    for (ir::ValueId in : graph->inputs()) {
+      const auto& shape = graph->value(in).shape;
+      if (shape && shape->rank() > 0 && !(*shape)[0].known()) infer.batch = 1;
+    }
+  }
   if (!f.shapes.empty()) RIDGE_RETURN_IF_ERROR(ops::ParseShapesFlag(f.shapes, &infer));
   RIDGE_RETURN_IF_ERROR_CTX(ops::InferShapes(*graph, infer), path);
   std::string name = std::filesystem::path(path).stem().string();
@@ -106,8 +114,9 @@ Command RegisterAnalyze(CLI::App& parent) {
                   "Arithmetic precision: fp32 (CUDA cores), tf32, fp16 or int8 (Tensor Cores); "
                   "sets bytes per element and the compute peak")
       ->capture_default_str();
-  app->add_option("--batch", flags->batch,
-                  "Bind dim 0 of every input whose batch dim is symbolic to N");
+  app->add_option(
+      "--batch", flags->batch,
+      "Batch size: sets dim 0 of every input (default: 1 where the model leaves it symbolic)");
   app->add_option("--shapes", flags->shapes,
                   "Input shapes, e.g. input:1x3x224x224[,other:1x10] (override the file)");
   app->add_option("--json", flags->json_path,
