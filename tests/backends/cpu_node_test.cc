@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -79,6 +80,9 @@ TEST(CpuNodeTests, EveryClaimedCasePasses) {
   nlohmann::json manifest = nlohmann::json::parse(mf, nullptr, false);
   ASSERT_FALSE(manifest.is_discarded());
   auto claimed = ClaimedOps();
+  // RIDGE_NODE_CLAIM_ALL=1 runs every case (to find what can be claimed); the test then only
+  // reports, it does not fail.
+  const bool claim_all = std::getenv("RIDGE_NODE_CLAIM_ALL") != nullptr;
   ASSERT_FALSE(claimed.empty()) << "claimed_ops.txt is empty or missing";
   nlohmann::json results = nlohmann::json::array();
   int passed = 0, failed = 0, skipped = 0;
@@ -91,7 +95,7 @@ TEST(CpuNodeTests, EveryClaimedCasePasses) {
       std::string s = o;
       if (s == "Constant" && c["ops"].size() > 1) continue;
       op += (op.empty() ? "" : "+") + s;
-      if (!claimed.count(s) && skip.empty()) skip = "op " + s + " not claimed";
+      if (!claim_all && !claimed.count(s) && skip.empty()) skip = "op " + s + " not claimed";
     }
     if (!c["domains"].empty() && skip.empty()) skip = "non-default domain";
     nlohmann::json r = {{"name", name}, {"op", op}};
@@ -117,7 +121,10 @@ TEST(CpuNodeTests, EveryClaimedCasePasses) {
                         {"failed", failed},
                         {"skipped", skipped},
                         {"claimed", std::vector<std::string>(claimed.begin(), claimed.end())}};
-  std::ofstream(std::string(RIDGE_TEST_DATA_DIR) + "/node_results.json") << out.dump(1);
+  std::ofstream(std::string(RIDGE_TEST_DATA_DIR) +
+                (claim_all ? "/node_results_all.json" : "/node_results.json"))
+      << out.dump(1);
+  if (claim_all) return;
   std::printf("node tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
   for (const auto& f : failures) ADD_FAILURE() << f;
   EXPECT_GT(passed, 0);

@@ -86,7 +86,8 @@ def table(results_path: Path, out: Path) -> int:
         notes = [f"{r['name']}: {r['reason']}" for r in d["fail"]][:6]
         reasons = sorted({r["reason"] for r in d["skip"]})
         notes += reasons[:3]
-        note = "; ".join(notes).replace("|", "/")
+        note = "; ".join(notes).replace("|", "/").replace(res.get("node_dir", str(NODE_DIR)) + "/", "")
+        note = note.replace(str(NODE_DIR) + "/", "")
         if len(note) > 400:
             note = note[:400] + "..."
         lines.append(f"| {op} | {'yes' if op in claimed else 'no'} | {len(d['pass'])} | "

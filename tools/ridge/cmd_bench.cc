@@ -46,7 +46,7 @@ std::vector<LayerRow> JoinProfile(const runtime::CpuSession& session,
   std::vector<LayerRow> rows;
   std::map<std::string, analysis::NodeRecord> by_name;
   auto costs = analysis::ComputeCosts(session.graph(), Precision::kFp32);
-  auto device = analysis::LoadDeviceProfile("cpu", DataDir() + "/devices");
+  auto device = analysis::LoadDeviceProfile("cpu", DataDir());
   if (costs.ok()) {
     for (const auto& rec : costs->nodes) by_name[rec.name] = rec;
   }
