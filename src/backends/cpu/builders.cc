@@ -419,3 +419,86 @@ Status BuildUnary(Compiler& c, ir::NodeId id, bool* handled) {
 }
 
 }  // namespace ridge::cpu
+
+namespace ridge::cpu {
+namespace {
+
+// A constant scalar float value v, or nullopt.
+std::optional<float> ScalarConst(const Compiler& c, ir::ValueId v) {
+  const Tensor* t = ConstOf(c, v);
+  if (!t || t->num_elements() != 1 || !IsFloatingPoint(t->dtype())) return std::nullopt;
+  return static_cast<float>(t->GetAsDouble(0));
+}
+
+bool Near(std::optional<float> v, float want) { return v && std::abs(*v - want) < 1e-4f; }
+
+// The single consumer node of value v (not a graph output), or kNoNode.
+ir::NodeId OnlyConsumer(const Compiler& c, ir::ValueId v) {
+  const ir::Value& val = c.value(v);
+  if (val.is_graph_output || val.consumers.size() != 1) return ir::kNoNode;
+  return val.consumers[0];
+}
+
+// The other input of a two-input node, given one of them.
+ir::ValueId OtherInput(const ir::Node& n, ir::ValueId v) {
+  if (n.inputs.size() != 2) return ir::kNoValue;
+  if (n.inputs[0] == v) return n.inputs[1];
+  if (n.inputs[1] == v) return n.inputs[0];
+  return ir::kNoValue;
+}
+
+}  // namespace
+
+// GELU as exported by PyTorch (exact, erf form):
+//   d = Div(x, sqrt(2)); e = Erf(d); a = Add(e, 1); m = Mul(x, a); y = Mul(m, 0.5)
+// becomes one eltwise_gelu_erf kernel. Returns false (and builds nothing) if it does not match.
+bool TryBuildGelu(Compiler& c, ir::NodeId div_id) {
+  const ir::Graph& g = c.graph();
+  const ir::Node& div = g.node(div_id);
+  if (div.op_type != "Div" || div.inputs.size() != 2 || !c.IsFloatActivation(div.inputs[0]) ||
+      !Near(ScalarConst(c, div.inputs[1]), 1.41421356f)) {
+    return false;
+  }
+  ir::ValueId x = div.inputs[0];
+  ir::NodeId erf = OnlyConsumer(c, div.outputs[0]);
+  if (erf == ir::kNoNode || g.node(erf).op_type != "Erf") return false;
+  ir::NodeId add = OnlyConsumer(c, g.node(erf).outputs[0]);
+  if (add == ir::kNoNode || g.node(add).op_type != "Add" ||
+      !Near(ScalarConst(c, OtherInput(g.node(add), g.node(erf).outputs[0])), 1.f)) {
+    return false;
+  }
+  ir::NodeId mul = OnlyConsumer(c, g.node(add).outputs[0]);
+  if (mul == ir::kNoNode || g.node(mul).op_type != "Mul" ||
+      OtherInput(g.node(mul), g.node(add).outputs[0]) != x) {
+    return false;
+  }
+  ir::NodeId half = OnlyConsumer(c, g.node(mul).outputs[0]);
+  if (half == ir::kNoNode || g.node(half).op_type != "Mul" ||
+      !Near(ScalarConst(c, OtherInput(g.node(half), g.node(mul).outputs[0])), 0.5f)) {
+    return false;
+  }
+  int src = c.SlotOf(x);
+  Dims xd = DimsOf(c, x);
+  if (c.slot(src).blocked && HasPadding(c.slot(src).md, xd)) src = c.PlainSlot(x);
+  memory::desc md = c.slot(src).md;
+  dnnl::eltwise_forward::primitive_desc pd;
+  try {
+    pd = dnnl::eltwise_forward::primitive_desc(
+        dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_inference, algorithm::eltwise_gelu_erf,
+                                    md, 0.f, 0.f),
+        c.engine());
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  for (ir::NodeId n : {erf, add, mul, half}) c.MarkFused(n);
+  auto k = NewKernel(div, "GELU");
+  int dst = c.NewValueSlot(g.node(half).outputs[0], md);
+  k->primitive = dnnl::eltwise_forward(pd);
+  k->slot_args = {{DNNL_ARG_SRC, src, {}}, {DNNL_ARG_DST, dst, {}}};
+  k->input_slots = {src};
+  k->output_slots = {dst};
+  c.AddKernel(std::move(k), {div_id, erf, add, mul, half}, "dnnl");
+  return true;
+}
+
+}  // namespace ridge::cpu

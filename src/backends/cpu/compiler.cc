@@ -110,6 +110,10 @@ Status Compiler::BuildNode(ir::NodeId id, bool* handled) {
       op == "Identity" || op == "Dropout") {
     return BuildAlias(*this, id, handled);
   }
+  if (op == "Div" && options_.fuse && TryBuildGelu(*this, id)) {
+    *handled = true;
+    return Status::Ok();
+  }
   if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min") {
     return BuildBinary(*this, id, handled);
   }

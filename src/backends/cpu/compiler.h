@@ -77,6 +77,8 @@ Status BuildLayerNorm(Compiler& c, ir::NodeId id, bool* handled);
 Status BuildConcat(Compiler& c, ir::NodeId id, bool* handled);
 Status BuildTranspose(Compiler& c, ir::NodeId id, bool* handled);
 Status BuildAlias(Compiler& c, ir::NodeId id, bool* handled);
+// PyTorch's exact GELU subgraph (Div, Erf, Add, Mul, Mul) as one kernel; false if no match.
+bool TryBuildGelu(Compiler& c, ir::NodeId div_id);
 
 // Ops some builder handles natively (also without a reference kernel).
 bool HasNativeKernel(const std::string& op_type);
