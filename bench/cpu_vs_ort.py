@@ -122,13 +122,15 @@ def main():
         "ridge": subprocess.run([args.ridge, "version"], capture_output=True,
                                 text=True).stdout.strip(),
         "command": " ".join(shlex.quote(a) for a in sys.argv),
+        "load_average_1_5_15": list(os.getloadavg()),  # other work on the machine skews both
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out + ".json").write_text(json.dumps({"meta": meta, "results": rows}, indent=1))
     md = [f"# Ridgeline CPU vs onnxruntime ({meta['date']})", "",
           f"Device: {meta['device']}, {meta['cores']} cores, {args.threads} threads, batch "
           f"{args.batch}. onnxruntime {meta['onnxruntime']} (ORT_ENABLE_ALL); {meta['ridge']}.",
-          f"Command: `{meta['command']}`", "",
+          f"Command: `{meta['command']}`",
+          f"Load average at the end (1/5/15 min): {meta['load_average_1_5_15']}", "",
           "| model | ridge median ms | ridge CV | ort median ms | ort CV | ort / ridge |",
           "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
