@@ -19,7 +19,7 @@ Result<std::unique_ptr<CpuSession>> CpuSession::Open(const std::string& model_pa
   for (const auto& [name, dims] : options.input_shapes) {
     if (!infer.input_shapes.count(name)) infer.input_shapes[name] = dims;
   }
-  RIDGE_RETURN_IF_ERROR_CTX(ops::InferShapes(*session->graph_, infer), model_path);
+  RIDGE_RETURN_IF_ERROR(ops::InferShapes(*session->graph_, infer));  // names the file itself
   RIDGE_RETURN_IF_ERROR_CTX(cpu::CheckSupported(*session->graph_), model_path);
   RIDGE_ASSIGN_OR_RETURN(session->executor_, cpu::Executor::Create(*session->graph_, options.cpu));
   return session;
