@@ -32,17 +32,24 @@ for h in "${available[@]}"; do
   seeds=tests/fuzz/seeds/${h#fuzz_}
   case $h in
     fuzz_onnx_load)
-      for m in mobilenet_v2 yolov8n; do [ -f models/$m.onnx ] && cp -n models/$m.onnx "$corpus/" || true; done ;;
+      # Small hand-built seeds keep executions fast; RIDGE_FUZZ_ZOO=1 adds zoo models (slow).
+      seeder=${RIDGE_RELEASE_BUILD:-build/release}/tests/fuzz/ridge_malformed
+      [ -x "$seeder" ] && "$seeder" --write-seeds "$corpus" || true
+      if [ "${RIDGE_FUZZ_ZOO:-0}" = 1 ]; then
+        for m in mobilenet_v2 yolov8n; do [ -f models/$m.onnx ] && cp -n models/$m.onnx "$corpus/" || true; done
+      fi ;;
     fuzz_trt_json)
       d=../shared/data/tensorrt-engines
       [ -d $d ] && find $d -name '*.json' -size -2M -exec cp -n {} "$corpus/" \; || true ;;
   esac
   [ -d "$seeds" ] && cp -n "$seeds"/* "$corpus/" 2>/dev/null || true
+  max_len=$((1 << 20))
+  [ "${RIDGE_FUZZ_ZOO:-0}" = 1 ] && max_len=$((16 << 20))
   log=$build/$h.log
   echo "fuzz: $h for ${seconds}s"
   if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
      ./$build/tests/fuzz/harness/$h "$corpus" -max_total_time="$seconds" -rss_limit_mb=512 \
-       -timeout=2 -max_len=$((16 << 20)) -artifact_prefix=$build/artifacts/$h- > "$log" 2>&1; then
+       -timeout=2 -max_len=$max_len -artifact_prefix=$build/artifacts/$h- > "$log" 2>&1; then
     runs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || echo "?")
     echo "fuzz: $h: $runs executions, corpus $(ls "$corpus" | wc -l) files, crashes = 0"
   else

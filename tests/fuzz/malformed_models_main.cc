@@ -6,6 +6,7 @@
 // error naming the file.
 //
 //   ridge_malformed [--cases N] [--seed S] [--models DIR] [--work DIR] [--verbose]
+//   ridge_malformed --write-seeds DIR   (writes the built-in seed models, e.g. for libFuzzer)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -85,12 +86,21 @@ int main(int argc, char** argv) {
       models_dir = next();
     } else if (a == "--work") {
       work = next();
+    } else if (a == "--write-seeds") {
+      std::string dir = next();
+      fs::create_directories(dir);
+      int k = 0;
+      for (const auto& m : ridge::fuzz::AllBuiltInSeeds()) {
+        std::ofstream out(dir + "/seed" + std::to_string(k++) + ".onnx", std::ios::binary);
+        m.SerializeToOstream(&out);
+      }
+      return 0;
     } else if (a == "--verbose") {
       verbose = true;
     } else {
       std::fprintf(stderr,
                    "usage: ridge_malformed [--cases N] [--seed S] [--models DIR] [--work DIR] "
-                   "[--verbose]\n");
+                   "[--verbose] | --write-seeds DIR\n");
       return 2;
     }
   }
