@@ -36,7 +36,7 @@ bool IsKnownDType(int32_t onnx_type);
 // The precision an analysis or engine computes in: fixes bytes per activation/weight
 // and which peak throughput applies.
 enum class Precision { kFp32, kTf32, kFp16, kInt8 };
-std::string_view PrecisionName(Precision p);   // "fp32", "tf32", "fp16", "int8"
+std::string_view PrecisionName(Precision p);  // "fp32", "tf32", "fp16", "int8"
 bool ParsePrecision(std::string_view text, Precision* out);
 size_t PrecisionBytes(Precision p);  // 4, 4, 2, 1
 

@@ -14,14 +14,14 @@ namespace ridge {
 // Status codes map one-to-one onto the CLI's documented exit codes (see docs/cli.md).
 enum class StatusCode {
   kOk = 0,
-  kInvalidArgument,   // bad user input (CLI flags, shapes, API arguments)
-  kInvalidModel,      // malformed or inconsistent model file
-  kUnsupported,       // valid input that Ridgeline cannot handle (unknown op, dtype)
-  kNotFound,          // file or name does not exist
-  kIoError,           // read/write failure
-  kLimitExceeded,     // input exceeds a documented cap (tensor bytes, nodes, nesting)
-  kDataLoss,          // checksum mismatch, truncated file
-  kInternal,          // a bug in Ridgeline
+  kInvalidArgument,  // bad user input (CLI flags, shapes, API arguments)
+  kInvalidModel,     // malformed or inconsistent model file
+  kUnsupported,      // valid input that Ridgeline cannot handle (unknown op, dtype)
+  kNotFound,         // file or name does not exist
+  kIoError,          // read/write failure
+  kLimitExceeded,    // input exceeds a documented cap (tensor bytes, nodes, nesting)
+  kDataLoss,         // checksum mismatch, truncated file
+  kInternal,         // a bug in Ridgeline
 };
 
 const char* StatusCodeName(StatusCode code);
@@ -52,7 +52,9 @@ class [[nodiscard]] Status {
 inline Status InvalidArgument(std::string m) {
   return Status(StatusCode::kInvalidArgument, std::move(m));
 }
-inline Status InvalidModel(std::string m) { return Status(StatusCode::kInvalidModel, std::move(m)); }
+inline Status InvalidModel(std::string m) {
+  return Status(StatusCode::kInvalidModel, std::move(m));
+}
 inline Status Unsupported(std::string m) { return Status(StatusCode::kUnsupported, std::move(m)); }
 inline Status NotFound(std::string m) { return Status(StatusCode::kNotFound, std::move(m)); }
 inline Status IoError(std::string m) { return Status(StatusCode::kIoError, std::move(m)); }
@@ -66,7 +68,7 @@ inline Status Internal(std::string m) { return Status(StatusCode::kInternal, std
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : data_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(data_).ok() && "Result constructed from an OK status");
   }
@@ -92,17 +94,17 @@ class [[nodiscard]] Result {
 #define RIDGE_CONCAT(a, b) RIDGE_CONCAT_INNER(a, b)
 
 // Returns the Status from the enclosing function if `expr` is not OK.
-#define RIDGE_RETURN_IF_ERROR(expr)             \
-  do {                                          \
-    ::ridge::Status ridge_status_ = (expr);     \
+#define RIDGE_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::ridge::Status ridge_status_ = (expr);        \
     if (!ridge_status_.ok()) return ridge_status_; \
   } while (0)
 
 // Like RIDGE_RETURN_IF_ERROR, adding context to the error on the way up.
-#define RIDGE_RETURN_IF_ERROR_CTX(expr, context)                           \
-  do {                                                                     \
-    ::ridge::Status ridge_status_ = (expr);                                \
-    if (!ridge_status_.ok()) return ridge_status_.WithContext(context);    \
+#define RIDGE_RETURN_IF_ERROR_CTX(expr, context)                        \
+  do {                                                                  \
+    ::ridge::Status ridge_status_ = (expr);                             \
+    if (!ridge_status_.ok()) return ridge_status_.WithContext(context); \
   } while (0)
 
 #define RIDGE_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

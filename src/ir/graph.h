@@ -39,7 +39,7 @@ struct Attribute {
 struct Value {
   std::string name;
   DType dtype = DType::kUndefined;
-  std::optional<Shape> shape;      // nullopt: rank unknown
+  std::optional<Shape> shape;  // nullopt: rank unknown
   NodeId producer = kNoNode;
   std::vector<NodeId> consumers;   // one entry per consuming input slot's node (may repeat)
   std::optional<Tensor> constant;  // initializer data or a folded constant
@@ -51,9 +51,9 @@ struct Value {
 struct Node {
   std::string name;
   std::string op_type;
-  std::string domain;               // "" for the default ONNX domain
-  std::vector<ValueId> inputs;      // kNoValue for omitted optional inputs
-  std::vector<ValueId> outputs;     // kNoValue for omitted optional outputs
+  std::string domain;            // "" for the default ONNX domain
+  std::vector<ValueId> inputs;   // kNoValue for omitted optional inputs
+  std::vector<ValueId> outputs;  // kNoValue for omitted optional outputs
   std::map<std::string, Attribute> attributes;
 
   bool HasAttr(const std::string& key) const { return attributes.count(key) != 0; }

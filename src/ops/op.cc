@@ -4,12 +4,18 @@ namespace ridge::ops {
 
 std::string_view OpKindName(OpKind kind) {
   switch (kind) {
-    case OpKind::kCompute: return "compute";
-    case OpKind::kElementwise: return "elementwise";
-    case OpKind::kReduction: return "reduction";
-    case OpKind::kDataMovement: return "data_movement";
-    case OpKind::kShortcutAdd: return "shortcut_add";
-    case OpKind::kShape: return "shape";
+    case OpKind::kCompute:
+      return "compute";
+    case OpKind::kElementwise:
+      return "elementwise";
+    case OpKind::kReduction:
+      return "reduction";
+    case OpKind::kDataMovement:
+      return "data_movement";
+    case OpKind::kShortcutAdd:
+      return "shortcut_add";
+    case OpKind::kShape:
+      return "shape";
   }
   return "unknown";
 }

@@ -77,8 +77,8 @@ class InferContext {
 // outputs written once, at the element size given by the analysis precision.
 struct NodeCost {
   double flops = 0;
-  double bytes_read = 0;     // activations read (weights excluded)
-  double weight_bytes = 0;   // constant inputs read
+  double bytes_read = 0;    // activations read (weights excluded)
+  double weight_bytes = 0;  // constant inputs read
   double bytes_written = 0;
   OpKind kind = OpKind::kElementwise;
   // Tensor Core relevance (compute ops): GEMM view of the op. 0 when not applicable.
@@ -97,12 +97,8 @@ class CostContext {
   Precision precision() const { return precision_; }
   size_t num_inputs() const { return node().inputs.size(); }
   size_t num_outputs() const { return node().outputs.size(); }
-  bool has_input(size_t i) const {
-    return i < num_inputs() && node().inputs[i] != ir::kNoValue;
-  }
-  bool has_output(size_t i) const {
-    return i < num_outputs() && node().outputs[i] != ir::kNoValue;
-  }
+  bool has_input(size_t i) const { return i < num_inputs() && node().inputs[i] != ir::kNoValue; }
+  bool has_output(size_t i) const { return i < num_outputs() && node().outputs[i] != ir::kNoValue; }
   bool input_is_constant(size_t i) const;
   // Dims of input/output i; empty vector if unknown (cost functions then count 0).
   std::vector<int64_t> input_dims(size_t i) const;

@@ -92,9 +92,10 @@ Status BindInputShapes(ir::Graph& graph, const InferOptions& options) {
     auto id = graph.FindValue(name);
     if (!id || !graph.value(*id).is_graph_input) {
       std::string known;
-      for (ir::ValueId in : graph.inputs()) known += (known.empty() ? "" : ", ") + graph.value(in).name;
-      return InvalidArgument("--shapes names '" + name + "', which is not a graph input (inputs: " +
-                             known + ")");
+      for (ir::ValueId in : graph.inputs())
+        known += (known.empty() ? "" : ", ") + graph.value(in).name;
+      return InvalidArgument("--shapes names '" + name +
+                             "', which is not a graph input (inputs: " + known + ")");
     }
     ir::Value& v = graph.value(*id);
     if (v.shape && v.shape->rank() != dims.size()) {

@@ -11,15 +11,23 @@ namespace ridge::cli {
 
 int ExitCodeFor(const Status& status) {
   switch (status.code()) {
-    case StatusCode::kOk: return 0;
-    case StatusCode::kInternal: return 1;
-    case StatusCode::kInvalidArgument: return 2;
-    case StatusCode::kInvalidModel: return 3;
-    case StatusCode::kUnsupported: return 4;
+    case StatusCode::kOk:
+      return 0;
+    case StatusCode::kInternal:
+      return 1;
+    case StatusCode::kInvalidArgument:
+      return 2;
+    case StatusCode::kInvalidModel:
+      return 3;
+    case StatusCode::kUnsupported:
+      return 4;
     case StatusCode::kNotFound:
-    case StatusCode::kIoError: return 5;
-    case StatusCode::kLimitExceeded: return 6;
-    case StatusCode::kDataLoss: return 7;
+    case StatusCode::kIoError:
+      return 5;
+    case StatusCode::kLimitExceeded:
+      return 6;
+    case StatusCode::kDataLoss:
+      return 7;
   }
   return 1;
 }
