@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# GPU round trip for the CUDA engine. Here (no GPU):
+#   scripts/gpu_roundtrip.sh            builds build/cuda, bundles binaries + the non-system
+#                                       shared libraries they need into .gpu/ (git-ignored via
+#                                       .git/info/exclude) and prints the device `run` call.
+# There (the GPU machine, repo root):
+#   bash scripts/gpu_roundtrip.sh --remote [tests|bench|all]
+#                                       exports the zoo with its torch, runs the cuda-labelled
+#                                       tests, ridge_gpu_bench and bench/torch_peer.py; results
+#                                       land in $OUT (bench/results/cuda_vs_torch.{json,md}).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BUNDLE=.gpu
+TARGETS="ridge_gpu_bench cuda_kernel_test cuda_zoo_test cuda_memory_plan_test"
+
+if [[ "${1:-}" != "--remote" ]]; then
+  cmake -S . -B build/cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DRIDGE_ENABLE_CUDA=ON >/dev/null
+  ninja -C build/cuda -j2 $TARGETS
+  grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+  rm -rf "$BUNDLE" && mkdir -p "$BUNDLE/bin" "$BUNDLE/lib" "$BUNDLE/models"
+  for t in $TARGETS; do cp "$(find build/cuda -name "$t" -type f -executable | head -1)" "$BUNDLE/bin/"; done
+  strip "$BUNDLE"/bin/*
+  # Libraries the GPU machine lacks (no libonnx, no oneDNN there); CUDA, cuDNN, cuBLAS and the
+  # C/C++ runtimes come from its image.
+  ldd "$BUNDLE"/bin/* | awk '/=> \//{print $3}' | sort -u |
+    grep -Ev '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+|ld-linux[^/]*|libcuda|libcudart|libcudnn[^/]*|libcublas[^/]*|libcublasLt|libnvrtc[^/]*|libz)\.so' |
+    while read -r lib; do cp -L "$lib" "$BUNDLE/lib/"; done
+  # The small zoo model torch cannot re-export there (ultralytics); torchvision ones are re-exported.
+  [[ -f models/yolov8n.onnx ]] && cp models/yolov8n.onnx "$BUNDLE/models/"
+  du -sh "$BUNDLE"
+  echo "run(command='bash scripts/gpu_roundtrip.sh --remote all', carry=['.gpu'], timeout_s=540)"
+  exit 0
+fi
+
+set +e +o pipefail  # there, report everything; one failing step must not hide the rest
+what=${2:-all}
+OUT=${OUT:-/tmp/gpu_out}
+mkdir -p "$OUT"
+export LD_LIBRARY_PATH="$ROOT/$BUNDLE/lib:${LD_LIBRARY_PATH:-}"
+export PYTHONUNBUFFERED=1
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
+# Tests look for the zoo under the model dir compiled in here (/work/main/models).
+mkdir -p models && cp -n "$BUNDLE"/models/*.onnx models/ 2>/dev/null || true
+if [[ ! -e /work/main/models ]]; then mkdir -p /work/main && ln -s "$ROOT/models" /work/main/models; fi
+python3 - <<'PY'
+import torch, torchvision, os
+torch.manual_seed(0)
+for name in ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny"]:
+    path = f"models/{name}.onnx"
+    if os.path.exists(path):
+        continue
+    torch.manual_seed(0)
+    m = getattr(torchvision.models, name)().eval()
+    x = torch.randn(1, 3, 224, 224)
+    torch.onnx.export(m, x, path, opset_version=17, dynamo=False, input_names=["input"],
+                      output_names=["output"], do_constant_folding=True,
+                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    print("exported", path, flush=True)
+PY
+B=$BUNDLE/bin
+if [[ $what == tests || $what == all ]]; then
+  $B/cuda_memory_plan_test --gtest_brief=1 2>&1 | tail -3
+  $B/cuda_kernel_test 2>&1 | grep -Ev '^\[ +(RUN|OK) ' | tail -40
+  timeout 240 $B/cuda_zoo_test 2>&1 | grep -E 'err|FAIL|PASS|Failure|Expected|Which|skip|SKIP|unsupported|cannot' | head -60 || true
+fi
+if [[ $what == bench || $what == all ]]; then
+  rm -f "$OUT/ridge.jsonl"
+  for m in resnet18 resnet50 mobilenet_v2 efficientnet_b0 convnext_tiny; do
+    for p in fp16 fp32; do
+      for b in 1 32; do
+        $B/ridge_gpu_bench models/$m.onnx --precision $p --batch $b --runs 300 --warmup 50 \
+          --json "$OUT/ridge.jsonl" 2>&1 | tail -2 || true
+      done
+    done
+  done
+  timeout 300 python3 bench/torch_peer.py --ridge "$OUT/ridge.jsonl" --out "$OUT/cuda_vs_torch" \
+    --models ${TORCH_MODELS:-resnet18,resnet50,mobilenet_v2} || true
+fi

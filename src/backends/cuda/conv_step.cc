@@ -1,0 +1,273 @@
+// Conv on cuDNN: NHWC activations, KRSC filters, algorithm picked by timing on the real shapes
+// (cudnnFindConvolutionForwardAlgorithmEx). Folded at build time: a following
+// BatchNormalization (into weights/bias); fused at run time: bias + ReLU, and the residual
+// Add + ReLU (z input) through cudnnConvolutionBiasActivationForward; other activations run as
+// a bias+activation epilogue kernel.
+#include <cmath>
+#include <memory>
+
+#include "backends/cuda/engine_impl.h"
+#include "backends/cuda/kernels/elementwise.cuh"
+
+namespace ridge::cuda {
+namespace {
+
+struct ConvState {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  cudnnActivationDescriptor_t act = nullptr;
+  cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+  size_t ws = 0;
+  ~ConvState() {
+    if (x) cudnnDestroyTensorDescriptor(x);
+    if (y) cudnnDestroyTensorDescriptor(y);
+    if (bias) cudnnDestroyTensorDescriptor(bias);
+    if (w) cudnnDestroyFilterDescriptor(w);
+    if (conv) cudnnDestroyConvolutionDescriptor(conv);
+    if (act) cudnnDestroyActivationDescriptor(act);
+  }
+};
+
+// Activation a node applies, if it is one the epilogue kernel knows; kNone otherwise.
+kernels::ActParams ActOf(const ir::Graph& g, ir::NodeId id, bool* ok) {
+  const ir::Node& n = g.node(id);
+  kernels::ActParams p;
+  *ok = true;
+  if (n.op_type == "Relu") {
+    p.act = kernels::Act::kRelu;
+  } else if (n.op_type == "Sigmoid") {
+    p.act = kernels::Act::kSigmoid;
+  } else if (n.op_type == "HardSwish") {
+    p.act = kernels::Act::kHardSwish;
+  } else if (n.op_type == "Clip") {
+    p.act = kernels::Act::kClip;
+    p.a = -INFINITY;
+    p.b = INFINITY;
+    if (n.HasAttr("min")) p.a = n.GetFloat("min", p.a);
+    if (n.HasAttr("max")) p.b = n.GetFloat("max", p.b);
+    for (size_t i = 1; i < n.inputs.size() && i < 3; ++i) {
+      if (n.inputs[i] == ir::kNoValue) continue;
+      const auto& c = g.value(n.inputs[i]).constant;
+      if (!c || c->num_elements() != 1) {
+        *ok = false;
+        break;
+      }
+      (i == 1 ? p.a : p.b) = static_cast<float>(c->GetAsDouble(0));
+    }
+  } else {
+    *ok = false;
+  }
+  return p;
+}
+
+}  // namespace
+
+Status Engine::Impl::BuildConv(ir::NodeId id) {
+  const ir::Graph& g = *graph;
+  const ir::Node& node = g.node(id);
+  if (node.inputs.size() < 2 || !g.value(node.inputs[1]).constant)
+    return Unsupported("Conv weights must be constant on the GPU");
+  const Tensor& w_in = *g.value(node.inputs[1]).constant;
+  if (w_in.rank() != 4) return Unsupported("only 2-D convolutions (4-D weights) run on the GPU");
+  const int64_t k = w_in.dims()[0], cg = w_in.dims()[1], kh = w_in.dims()[2], kw = w_in.dims()[3];
+  std::vector<float> w(static_cast<size_t>(w_in.num_elements()));
+  for (int64_t i = 0; i < w_in.num_elements(); ++i) w[i] = static_cast<float>(w_in.GetAsDouble(i));
+  std::vector<float> b(static_cast<size_t>(k), 0.f);
+  bool has_bias = false;
+  if (node.inputs.size() > 2 && node.inputs[2] != ir::kNoValue) {
+    const auto& bc = g.value(node.inputs[2]).constant;
+    if (!bc || bc->num_elements() != k) return Unsupported("Conv bias must be constant");
+    for (int64_t i = 0; i < k; ++i) b[i] = static_cast<float>(bc->GetAsDouble(i));
+    has_bias = true;
+  }
+  ir::ValueId y_val = node.outputs[0];
+
+  // Fold a BatchNormalization that only this conv feeds: w' = w * s, b' = (b - mean) * s + beta.
+  if (ir::NodeId c = SoleConsumer(y_val);
+      c != ir::kNoNode && g.node(c).op_type == "BatchNormalization") {
+    const ir::Node& bn = g.node(c);
+    bool all_const = bn.inputs.size() >= 5;
+    for (size_t i = 1; all_const && i < 5; ++i)
+      all_const = g.value(bn.inputs[i]).constant.has_value() &&
+                  g.value(bn.inputs[i]).constant->num_elements() == k;
+    if (all_const) {
+      const float eps = bn.GetFloat("epsilon", 1e-5f);
+      const Tensor &gamma = *g.value(bn.inputs[1]).constant,
+                   &beta = *g.value(bn.inputs[2]).constant, &mean = *g.value(bn.inputs[3]).constant,
+                   &var = *g.value(bn.inputs[4]).constant;
+      const int64_t per = cg * kh * kw;
+      for (int64_t o = 0; o < k; ++o) {
+        const double s = gamma.GetAsDouble(o) / std::sqrt(var.GetAsDouble(o) + eps);
+        for (int64_t j = 0; j < per; ++j) w[o * per + j] = static_cast<float>(w[o * per + j] * s);
+        b[o] = static_cast<float>((b[o] - mean.GetAsDouble(o)) * s + beta.GetAsDouble(o));
+      }
+      has_bias = true;
+      fused[c] = true;
+      stats.fused_nodes++;
+      y_val = bn.outputs[0];
+    }
+  }
+
+  // What follows: Relu (cuDNN fused), Add(residual)+Relu (cuDNN fused with z), or another
+  // activation (epilogue kernel).
+  bool cudnn_relu = false, epilogue = false;
+  kernels::ActParams act;
+  ir::ValueId z_val = ir::kNoValue;
+  if (ir::NodeId c = SoleConsumer(y_val); c != ir::kNoNode) {
+    const ir::Node& cn = g.node(c);
+    bool ok = false;
+    kernels::ActParams p = ActOf(g, c, &ok);
+    if (ok && p.act == kernels::Act::kRelu) {
+      cudnn_relu = true;
+      fused[c] = true;
+      y_val = cn.outputs[0];
+    } else if (ok) {
+      epilogue = true;
+      act = p;
+      fused[c] = true;
+      y_val = cn.outputs[0];
+    } else if (cn.op_type == "Add" && cn.inputs.size() == 2) {
+      ir::ValueId other = cn.inputs[0] == y_val ? cn.inputs[1] : cn.inputs[0];
+      ir::NodeId after = SoleConsumer(cn.outputs[0]);
+      bool ready =
+          other != y_val && (plain.count(other) || nhwc.count(other)) && !g.value(other).constant;
+      bool relu_after = after != ir::kNoNode && g.node(after).op_type == "Relu";
+      if (ready && relu_after && g.value(other).shape == g.value(y_val).shape) {
+        z_val = other;
+        cudnn_relu = true;
+        fused[c] = fused[after] = true;
+        stats.fused_nodes++;
+        y_val = g.node(after).outputs[0];
+      }
+    }
+    if (fused[c]) stats.fused_nodes++;
+  }
+
+  RIDGE_ASSIGN_OR_RETURN(Ref x, Get(node.inputs[0], true));
+  Ref z;
+  if (z_val != ir::kNoValue) {
+    RIDGE_ASSIGN_OR_RETURN(z, Get(z_val, true));
+  }
+  Ref y = Define(y_val, true);
+  if (x.dims.size() != 4 || y.dims.size() != 4) return Unsupported("Conv must be 2-D");
+  const int64_t group = node.GetInt("group", 1);
+  std::vector<int64_t> strides = node.GetInts("strides", {1, 1});
+  std::vector<int64_t> dil = node.GetInts("dilations", {1, 1});
+  std::vector<int64_t> pads = node.GetInts("pads", {0, 0, 0, 0});
+  const std::string auto_pad = node.GetString("auto_pad", "NOTSET");
+  if (auto_pad != "NOTSET" && auto_pad != "VALID") {
+    // SAME_*: total padding from the inferred output size; cuDNN needs it symmetric.
+    for (int d = 0; d < 2; ++d) {
+      int64_t in = x.dims[2 + d], out = y.dims[2 + d], kk = d ? kw : kh;
+      int64_t total = std::max<int64_t>(0, (out - 1) * strides[d] + (kk - 1) * dil[d] + 1 - in);
+      pads[d] = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pads[d + 2] = total - pads[d];
+    }
+  }
+  if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
+    return Unsupported("Conv attributes must describe a 2-D convolution");
+  if (pads[0] != pads[2] || pads[1] != pads[3])
+    return Unsupported("asymmetric Conv padding is not supported on the GPU");
+
+  // Weights KCRS -> KRSC (the NHWC filter layout), in the storage precision.
+  Tensor w_krsc(DType::kFloat32, {k, kh, kw, cg});
+  for (int64_t o = 0; o < k; ++o)
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t r = 0; r < kh; ++r)
+        for (int64_t s = 0; s < kw; ++s)
+          w_krsc.data<float>()[((o * kh + r) * kw + s) * cg + c] =
+              w[((o * cg + c) * kh + r) * kw + s];
+  RIDGE_ASSIGN_OR_RETURN(int32_t w_buf, Upload(w_krsc));
+  Tensor b_t(DType::kFloat32, {k});
+  for (int64_t o = 0; o < k; ++o) b_t.data<float>()[o] = b[o];
+  RIDGE_ASSIGN_OR_RETURN(int32_t b_buf, Upload(b_t));
+
+  auto st = std::make_shared<ConvState>();
+  const cudnnDataType_t dt = half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+  auto i32 = [](int64_t v) { return static_cast<int>(v); };
+  RIDGE_CUDNN(cudnnCreateTensorDescriptor(&st->x));
+  RIDGE_CUDNN(cudnnCreateTensorDescriptor(&st->y));
+  RIDGE_CUDNN(cudnnCreateTensorDescriptor(&st->bias));
+  RIDGE_CUDNN(cudnnCreateFilterDescriptor(&st->w));
+  RIDGE_CUDNN(cudnnCreateConvolutionDescriptor(&st->conv));
+  RIDGE_CUDNN(cudnnCreateActivationDescriptor(&st->act));
+  RIDGE_CUDNN(cudnnSetTensor4dDescriptor(st->x, CUDNN_TENSOR_NHWC, dt, i32(x.dims[0]),
+                                         i32(x.dims[1]), i32(x.dims[2]), i32(x.dims[3])));
+  RIDGE_CUDNN(cudnnSetTensor4dDescriptor(st->y, CUDNN_TENSOR_NHWC, dt, i32(y.dims[0]),
+                                         i32(y.dims[1]), i32(y.dims[2]), i32(y.dims[3])));
+  RIDGE_CUDNN(cudnnSetTensor4dDescriptor(st->bias, CUDNN_TENSOR_NHWC, dt, 1, i32(k), 1, 1));
+  RIDGE_CUDNN(
+      cudnnSetFilter4dDescriptor(st->w, dt, CUDNN_TENSOR_NHWC, i32(k), i32(cg), i32(kh), i32(kw)));
+  RIDGE_CUDNN(cudnnSetConvolution2dDescriptor(st->conv, i32(pads[0]), i32(pads[1]), i32(strides[0]),
+                                              i32(strides[1]), i32(dil[0]), i32(dil[1]),
+                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  RIDGE_CUDNN(cudnnSetConvolutionGroupCount(st->conv, i32(group)));
+  // fp32 stays exact fp32 (no TF32) so results track the CPU reference.
+  RIDGE_CUDNN(cudnnSetConvolutionMathType(st->conv, half ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH));
+  RIDGE_CUDNN(
+      cudnnSetActivationDescriptor(st->act, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+  int n_out = 0, c_out = 0, h_out = 0, w_out = 0;
+  RIDGE_CUDNN(cudnnGetConvolution2dForwardOutputDim(st->conv, st->x, st->w, &n_out, &c_out, &h_out,
+                                                    &w_out));
+  if (n_out != y.dims[0] || c_out != y.dims[1] || h_out != y.dims[2] || w_out != y.dims[3])
+    return Status(StatusCode::kInternal, "cuDNN output dims differ from shape inference");
+
+  Impl* self = this;
+  const int32_t xb = x.buf, yb = y.buf, zb = z.buf;
+  const int64_t y_elems = NumElements(y.dims);
+  const bool fused_relu = cudnn_relu, use_epi = epilogue, bias = has_bias;
+  Step step;
+  step.kind =
+      fused_relu ? (zb >= 0 ? "cudnn_conv_bias_add_relu" : "cudnn_conv_bias_relu") : "cudnn_conv";
+  step.prepare = [self, st, xb, yb, w_buf]() -> Status {
+    const int kMax = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+    cudnnConvolutionFwdAlgoPerf_t perf[kMax];
+    int found = 0;
+    void* ws = nullptr;
+    size_t ws_size = static_cast<size_t>(self->options.max_workspace_bytes);
+    while (cudaMalloc(&ws, ws_size) != cudaSuccess && ws_size > (1u << 20)) ws_size /= 2;
+    cudaGetLastError();
+    Status s = CudnnStatus(cudnnFindConvolutionForwardAlgorithmEx(
+                               self->cudnn, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf), st->conv,
+                               st->y, self->Ptr(yb), kMax, &found, perf, ws, ws ? ws_size : 0),
+                           "cudnnFindConvolutionForwardAlgorithmEx");
+    if (ws) cudaFree(ws);
+    RIDGE_RETURN_IF_ERROR(s);
+    for (int i = 0; i < found; ++i) {
+      if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
+      st->algo = perf[i].algo;
+      st->ws = perf[i].memory;
+      RIDGE_CUDNN(cudnnSetConvolutionMathType(st->conv, perf[i].mathType));
+      self->workspace_bytes = std::max<int64_t>(self->workspace_bytes, st->ws);
+      return Status::Ok();
+    }
+    return Unsupported("cuDNN found no algorithm for this convolution");
+  };
+  const kernels::ActParams epi_act = act;
+  const int64_t channels = k;
+  step.launch = [self, st, xb, yb, zb, w_buf, b_buf, fused_relu, use_epi, bias, epi_act, y_elems,
+                 channels](cudaStream_t s) {
+    const float one = 1.f, zero = 0.f;
+    if (fused_relu) {
+      const float alpha2 = zb >= 0 ? 1.f : 0.f;
+      cudnnConvolutionBiasActivationForward(
+          self->cudnn, &one, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf), st->conv, st->algo,
+          self->workspace, st->ws, &alpha2, st->y, zb >= 0 ? self->Ptr(zb) : self->Ptr(yb),
+          st->bias, self->Ptr(b_buf), st->act, st->y, self->Ptr(yb));
+      return;
+    }
+    cudnnConvolutionForward(self->cudnn, &one, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf),
+                            st->conv, st->algo, self->workspace, st->ws, &zero, st->y,
+                            self->Ptr(yb));
+    if (bias || use_epi)
+      kernels::LaunchBiasAct(self->half, self->Ptr(yb), bias ? self->Ptr(b_buf) : nullptr, y_elems,
+                             channels, 1, epi_act, s);
+  };
+  std::vector<int32_t> reads = {x.buf};
+  if (zb >= 0) reads.push_back(zb);
+  AddStep(std::move(step), reads, {y.buf});
+  return Status::Ok();
+}
+
+}  // namespace ridge::cuda

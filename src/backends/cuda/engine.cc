@@ -1,0 +1,445 @@
+#include "backends/cuda/engine.h"
+
+#include <cstring>
+
+#include "backends/cuda/engine_impl.h"
+#include "backends/cuda/kernels/transpose.cuh"
+#include "backends/cuda/memory_plan.h"
+
+namespace ridge::cuda {
+
+int64_t NumElements(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  return n;
+}
+
+bool PhysicallySame(const std::vector<int64_t>& d) {
+  return d.size() == 4 && (d[2] * d[3] == 1 || d[1] == 1);
+}
+
+bool DeviceAvailable(std::string* why) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess || count == 0) {
+    if (why) *why = e != cudaSuccess ? cudaGetErrorString(e) : "no CUDA device";
+    return false;
+  }
+  return true;
+}
+
+Engine::Impl::~Impl() {
+  if (exec) cudaGraphExecDestroy(exec);
+  if (cuda_graph) cudaGraphDestroy(cuda_graph);
+  for (void* p : allocations) cudaFree(p);
+  if (lt) cublasLtDestroy(lt);
+  if (cudnn) cudnnDestroy(cudnn);
+  if (stream) cudaStreamDestroy(stream);
+}
+
+int32_t Engine::Impl::NewBuffer(int64_t bytes) {
+  bufs.push_back(Buffer{bytes});
+  return static_cast<int32_t>(bufs.size() - 1);
+}
+
+Result<int32_t> Engine::Impl::NewPersistent(int64_t bytes) {
+  void* p = nullptr;
+  RIDGE_CUDA(cudaMalloc(&p, static_cast<size_t>(std::max<int64_t>(bytes, 1))));
+  allocations.push_back(p);
+  Buffer b{bytes};
+  b.persistent = true;
+  b.ptr = p;
+  bufs.push_back(b);
+  return static_cast<int32_t>(bufs.size() - 1);
+}
+
+Result<int32_t> Engine::Impl::Upload(const Tensor& t) {
+  std::vector<std::byte> host;
+  if (t.dtype() == DType::kFloat32 || t.dtype() == DType::kFloat16) {
+    host.resize(static_cast<size_t>(t.num_elements() * esize));
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      float v = static_cast<float>(t.GetAsDouble(i));
+      if (half) {
+        uint16_t h = FloatToHalf(v);
+        std::memcpy(host.data() + i * 2, &h, 2);
+      } else {
+        std::memcpy(host.data() + i * 4, &v, 4);
+      }
+    }
+  } else {
+    return Unsupported(std::string("constant of dtype ") + std::string(DTypeName(t.dtype())) +
+                       " on the GPU");
+  }
+  RIDGE_ASSIGN_OR_RETURN(int32_t buf, NewPersistent(static_cast<int64_t>(host.size())));
+  RIDGE_CUDA(cudaMemcpy(Ptr(buf), host.data(), host.size(), cudaMemcpyHostToDevice));
+  stats.weight_bytes += static_cast<int64_t>(host.size());
+  return buf;
+}
+
+void Engine::Impl::AddStep(Step step, const std::vector<int32_t>& reads,
+                           const std::vector<int32_t>& writes) {
+  const int32_t s = static_cast<int32_t>(steps.size());
+  for (int32_t b : reads) bufs[static_cast<size_t>(b)].last = std::max(bufs[b].last, s);
+  for (int32_t b : writes) {
+    bufs[static_cast<size_t>(b)].first = std::min(bufs[b].first, s);
+    bufs[static_cast<size_t>(b)].last = std::max(bufs[b].last, s);
+  }
+  stats.step_kinds[step.kind]++;
+  steps.push_back(std::move(step));
+}
+
+const std::vector<int64_t>& Engine::Impl::Dims(ir::ValueId v) const {
+  static const std::vector<int64_t> kEmpty;
+  const auto& shape = graph->value(v).shape;
+  auto it = plain.find(v);
+  if (it != plain.end()) return it->second.dims;
+  it = nhwc.find(v);
+  if (it != nhwc.end()) return it->second.dims;
+  (void)shape;
+  return kEmpty;
+}
+
+ir::NodeId Engine::Impl::SoleConsumer(ir::ValueId v) const {
+  const ir::Value& val = graph->value(v);
+  if (val.is_graph_output || val.consumers.size() != 1) return ir::kNoNode;
+  return val.consumers[0];
+}
+
+Ref Engine::Impl::Define(ir::ValueId v, bool as_nhwc) {
+  const ir::Value& val = graph->value(v);
+  Ref r;
+  for (const Dim& d : val.shape->dims()) r.dims.push_back(d.value);
+  r.nhwc = as_nhwc && r.dims.size() == 4;
+  r.buf = NewBuffer(NumElements(r.dims) * esize);
+  if (r.nhwc) {
+    nhwc[v] = r;
+    if (PhysicallySame(r.dims)) plain[v] = Ref{r.buf, r.dims, false};
+  } else {
+    plain[v] = r;
+    if (PhysicallySame(r.dims)) nhwc[v] = Ref{r.buf, r.dims, true};
+  }
+  return r;
+}
+
+Result<Ref> Engine::Impl::GetAny(ir::ValueId v) {
+  if (auto it = nhwc.find(v); it != nhwc.end()) return it->second;
+  return Get(v, false);
+}
+
+Result<Ref> Engine::Impl::Get(ir::ValueId v, bool want_nhwc) {
+  auto& want = want_nhwc ? nhwc : plain;
+  if (auto it = want.find(v); it != want.end()) return it->second;
+  const ir::Value& val = graph->value(v);
+  auto& other = want_nhwc ? plain : nhwc;
+  auto it = other.find(v);
+  if (it == other.end()) {
+    if (!val.constant) {
+      return Status(StatusCode::kInternal, "value '" + val.name + "' used before it is computed");
+    }
+    RIDGE_ASSIGN_OR_RETURN(int32_t buf, Upload(*val.constant));
+    Ref r{buf, val.constant->dims(), false};
+    plain[v] = r;
+    if (!want_nhwc) return r;
+    it = plain.find(v);
+  }
+  const Ref src = it->second;
+  if (src.dims.size() != 4) {
+    if (!want_nhwc) return src;
+    return Status(StatusCode::kInternal,
+                  "NHWC asked for a rank-" + std::to_string(src.dims.size()) + " value");
+  }
+  if (PhysicallySame(src.dims)) {
+    Ref r{src.buf, src.dims, want_nhwc};
+    want[v] = r;
+    return r;
+  }
+  // Transpose: out dims in physical order and the source strides for each of them.
+  const int64_t n = src.dims[0], c = src.dims[1], h = src.dims[2], w = src.dims[3];
+  Ref dst{NewBuffer(NumElements(src.dims) * esize), src.dims, want_nhwc};
+  std::vector<int64_t> out_dims, strides;
+  if (want_nhwc) {
+    out_dims = {n, h, w, c};
+    strides = {c * h * w, w, 1, h * w};
+  } else {
+    out_dims = {n, c, h, w};
+    strides = {h * w * c, 1, w * c, c};
+  }
+  const int es = static_cast<int>(esize);
+  Impl* self = this;
+  const int32_t in_buf = src.buf, out_buf = dst.buf;
+  AddStep(Step{"layout_transpose",
+               [self, es, in_buf, out_buf, out_dims, strides](cudaStream_t s) {
+                 kernels::LaunchTranspose(es, self->Ptr(in_buf), self->Ptr(out_buf), 4,
+                                          out_dims.data(), strides.data(), s);
+               },
+               nullptr},
+          {in_buf}, {out_buf});
+  stats.layout_changes++;
+  want[v] = dst;
+  return dst;
+}
+
+std::string Engine::Impl::WhyUnsupported(ir::NodeId id) const {
+  static const char* kSupported[] = {"Conv",
+                                     "Gemm",
+                                     "MatMul",
+                                     "Relu",
+                                     "Clip",
+                                     "Sigmoid",
+                                     "Tanh",
+                                     "Erf",
+                                     "HardSigmoid",
+                                     "HardSwish",
+                                     "LeakyRelu",
+                                     "Neg",
+                                     "Exp",
+                                     "Sqrt",
+                                     "Reciprocal",
+                                     "Abs",
+                                     "Add",
+                                     "Sub",
+                                     "Mul",
+                                     "Div",
+                                     "Pow",
+                                     "Max",
+                                     "Min",
+                                     "MaxPool",
+                                     "AveragePool",
+                                     "GlobalAveragePool",
+                                     "Flatten",
+                                     "Reshape",
+                                     "Squeeze",
+                                     "Unsqueeze",
+                                     "Identity",
+                                     "Dropout",
+                                     "Transpose",
+                                     "Softmax",
+                                     "BatchNormalization",
+                                     "Gelu"};
+  const ir::Node& node = graph->node(id);
+  bool known = false;
+  for (const char* s : kSupported) known = known || node.op_type == s;
+  if (!known || !node.domain.empty()) return "no GPU kernel";
+  for (ir::ValueId v : node.outputs) {
+    if (v == ir::kNoValue) continue;
+    const ir::Value& val = graph->value(v);
+    if (!val.shape || !val.shape->fully_known()) return "output shape not fully known";
+    if (val.dtype != DType::kFloat32 && val.dtype != DType::kFloat16)
+      return std::string("output dtype ") + std::string(DTypeName(val.dtype));
+  }
+  return "";
+}
+
+Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
+                                              const EngineOptions& options) {
+  if (options.precision != Precision::kFp32 && options.precision != Precision::kFp16) {
+    return Unsupported("the CUDA engine runs fp32 or fp16");
+  }
+  std::string why;
+  if (!DeviceAvailable(&why)) return Unsupported("no usable CUDA device: " + why);
+  auto impl = std::make_unique<Impl>();
+  Impl& m = *impl;
+  m.options = options;
+  m.half = options.precision == Precision::kFp16;
+  m.storage = m.half ? DType::kFloat16 : DType::kFloat32;
+  m.esize = m.half ? 2 : 4;
+  m.graph = &graph;
+  m.fused.assign(graph.num_nodes(), false);
+
+  // Nodes with all outputs constant were folded by shape inference: nothing runs for them.
+  auto folded = [&](ir::NodeId id) {
+    for (ir::ValueId v : graph.node(id).outputs)
+      if (v != ir::kNoValue && !graph.value(v).constant) return false;
+    return true;
+  };
+  std::vector<std::string> bad;
+  for (ir::NodeId id = 0; id < static_cast<ir::NodeId>(graph.num_nodes()); ++id) {
+    if (folded(id)) continue;
+    std::string w = m.WhyUnsupported(id);
+    if (!w.empty()) bad.push_back(graph.node(id).Describe(id) + ": " + w);
+  }
+  for (ir::ValueId v : graph.inputs()) {
+    const ir::Value& val = graph.value(v);
+    if (!val.shape || !val.shape->fully_known())
+      bad.push_back("input '" + val.name + "': shape not fully known (bind --batch/--shapes)");
+    else if (val.dtype != DType::kFloat32)
+      bad.push_back("input '" + val.name + "': dtype " + std::string(DTypeName(val.dtype)));
+  }
+  if (!bad.empty()) {
+    std::string msg = std::to_string(bad.size()) + " node(s) the CUDA engine cannot run: ";
+    for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
+    return Unsupported(msg);
+  }
+
+  RIDGE_CUDA(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking));
+  RIDGE_CUDNN(cudnnCreate(&m.cudnn));
+  RIDGE_CUDNN(cudnnSetStream(m.cudnn, m.stream));
+  RIDGE_CUBLAS(cublasLtCreate(&m.lt));
+
+  for (ir::ValueId v : graph.inputs()) {
+    const ir::Value& val = graph.value(v);
+    Ref r;
+    for (const Dim& d : val.shape->dims()) r.dims.push_back(d.value);
+    RIDGE_ASSIGN_OR_RETURN(r.buf, m.NewPersistent(NumElements(r.dims) * m.esize));
+    m.plain[v] = r;
+    m.inputs.push_back({val.name, r});
+  }
+  for (ir::NodeId id = 0; id < static_cast<ir::NodeId>(graph.num_nodes()); ++id) {
+    if (folded(id) || m.fused[id]) continue;
+    const std::string& op = graph.node(id).op_type;
+    Status st = op == "Conv"                       ? m.BuildConv(id)
+                : (op == "Gemm" || op == "MatMul") ? m.BuildGemm(id)
+                                                   : m.BuildOther(id);
+    RIDGE_RETURN_IF_ERROR_CTX(st, graph.node(id).Describe(id));
+  }
+  for (ir::ValueId v : graph.outputs()) {
+    RIDGE_ASSIGN_OR_RETURN(Ref src, m.Get(v, false));
+    Ref dst = src;
+    RIDGE_ASSIGN_OR_RETURN(dst.buf, m.NewPersistent(NumElements(src.dims) * m.esize));
+    Impl* self = &m;
+    const int64_t bytes = NumElements(src.dims) * m.esize;
+    const int32_t in_buf = src.buf, out_buf = dst.buf;
+    m.AddStep(Step{"copy_output",
+                   [self, in_buf, out_buf, bytes](cudaStream_t s) {
+                     cudaMemcpyAsync(self->Ptr(out_buf), self->Ptr(in_buf),
+                                     static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice, s);
+                   },
+                   nullptr},
+              {in_buf}, {out_buf});
+    m.outputs.push_back(dst);
+  }
+
+  // Place activations: buffers live from their first write to their last read.
+  std::vector<BufferLifetime> lifetimes;
+  std::vector<size_t> arena_index;
+  for (size_t b = 0; b < m.bufs.size(); ++b) {
+    if (m.bufs[b].persistent) continue;
+    const Buffer& buf = m.bufs[b];
+    int32_t first = buf.first == INT32_MAX ? 0 : buf.first;
+    lifetimes.push_back({buf.bytes + options.guard_bytes, first, std::max(first, buf.last)});
+    arena_index.push_back(b);
+  }
+  MemoryPlan plan = PlanMemory(lifetimes);
+  m.stats.arena_bytes = plan.arena_bytes;
+  m.stats.arena_naive_bytes = plan.naive_bytes;
+  RIDGE_CUDA(cudaMalloc(&m.arena, static_cast<size_t>(std::max<int64_t>(plan.arena_bytes, 1))));
+  m.allocations.push_back(m.arena);
+  for (size_t i = 0; i < arena_index.size(); ++i)
+    m.bufs[arena_index[i]].ptr = static_cast<char*>(m.arena) + plan.offsets[i];
+  RIDGE_CUDA(cudaMalloc(&m.lt_workspace, static_cast<size_t>(m.lt_workspace_bytes)));
+  m.allocations.push_back(m.lt_workspace);
+
+  // Algorithm searches run on the real shapes and buffers; then the workspace is sized.
+  for (Step& s : m.steps)
+    if (s.prepare) RIDGE_RETURN_IF_ERROR(s.prepare());
+  if (m.workspace_bytes > 0) {
+    RIDGE_CUDA(cudaMalloc(&m.workspace, static_cast<size_t>(m.workspace_bytes)));
+    m.allocations.push_back(m.workspace);
+  }
+  m.stats.workspace_bytes = m.workspace_bytes;
+  m.stats.steps = static_cast<int32_t>(m.steps.size());
+  RIDGE_CUDA(cudaStreamSynchronize(m.stream));
+
+  if (options.use_cuda_graph) {
+    RIDGE_CUDA(cudaStreamBeginCapture(m.stream, cudaStreamCaptureModeThreadLocal));
+    for (Step& s : m.steps) s.launch(m.stream);
+    RIDGE_CUDA(cudaStreamEndCapture(m.stream, &m.cuda_graph));
+    RIDGE_CUDA(cudaGraphInstantiate(&m.exec, m.cuda_graph, 0));
+  }
+  m.graph = nullptr;
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+const EngineStats& Engine::stats() const { return impl_->stats; }
+
+namespace {
+constexpr unsigned char kGuard = 0xA5;
+
+Status Launch(Engine::Impl& m) {
+  if (m.exec) {
+    RIDGE_CUDA(cudaGraphLaunch(m.exec, m.stream));
+  } else {
+    for (Step& s : m.steps) s.launch(m.stream);
+  }
+  return CudaStatus(cudaGetLastError(), "kernel launch");
+}
+}  // namespace
+
+Result<std::vector<Tensor>> Engine::Run(const std::map<std::string, Tensor>& inputs) {
+  Impl& m = *impl_;
+  for (const auto& [name, ref] : m.inputs) {
+    auto it = inputs.find(name);
+    if (it == inputs.end()) return InvalidArgument("missing input '" + name + "'");
+    const Tensor& t = it->second;
+    if (t.dtype() != DType::kFloat32 || t.dims() != ref.dims)
+      return InvalidArgument("input '" + name + "' must be float32 with the engine's dims");
+    std::vector<uint16_t> h;
+    const void* src = t.raw_data();
+    if (m.half) {
+      h.resize(static_cast<size_t>(t.num_elements()));
+      for (int64_t i = 0; i < t.num_elements(); ++i) h[i] = FloatToHalf(t.data<float>()[i]);
+      src = h.data();
+    }
+    RIDGE_CUDA(cudaMemcpy(m.Ptr(ref.buf), src, static_cast<size_t>(t.num_elements() * m.esize),
+                          cudaMemcpyHostToDevice));
+  }
+  if (m.options.guard_bytes > 0) {
+    RIDGE_CUDA(cudaMemset(m.arena, kGuard, static_cast<size_t>(m.stats.arena_bytes)));
+  }
+  RIDGE_RETURN_IF_ERROR(Launch(m));
+  RIDGE_CUDA(cudaStreamSynchronize(m.stream));
+  if (m.options.guard_bytes > 0) {
+    std::vector<unsigned char> g(static_cast<size_t>(m.options.guard_bytes));
+    for (size_t b = 0; b < m.bufs.size(); ++b) {
+      if (m.bufs[b].persistent) continue;
+      RIDGE_CUDA(cudaMemcpy(g.data(), static_cast<char*>(m.bufs[b].ptr) + m.bufs[b].bytes, g.size(),
+                            cudaMemcpyDeviceToHost));
+      for (unsigned char c : g)
+        if (c != kGuard)
+          return Status(StatusCode::kInternal,
+                        "guard bytes after buffer " + std::to_string(b) + " overwritten");
+    }
+  }
+  std::vector<Tensor> out;
+  for (const Ref& r : m.outputs) {
+    Tensor t(DType::kFloat32, r.dims);
+    const size_t n = static_cast<size_t>(t.num_elements());
+    if (m.half) {
+      std::vector<uint16_t> h(n);
+      RIDGE_CUDA(cudaMemcpy(h.data(), m.Ptr(r.buf), n * 2, cudaMemcpyDeviceToHost));
+      for (size_t i = 0; i < n; ++i) t.data<float>()[i] = HalfToFloat(h[i]);
+    } else {
+      RIDGE_CUDA(cudaMemcpy(t.raw_data(), m.Ptr(r.buf), n * 4, cudaMemcpyDeviceToHost));
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<std::vector<double>> Engine::TimeReplays(int warmup, int runs) {
+  Impl& m = *impl_;
+  if (runs <= 0 || warmup < 0) return InvalidArgument("runs must be > 0, warmup >= 0");
+  for (int i = 0; i < warmup; ++i) RIDGE_RETURN_IF_ERROR(Launch(m));
+  cudaEvent_t start, stop;
+  RIDGE_CUDA(cudaEventCreate(&start));
+  RIDGE_CUDA(cudaEventCreate(&stop));
+  std::vector<double> ms;
+  Status st;
+  for (int i = 0; i < runs && st.ok(); ++i) {
+    cudaEventRecord(start, m.stream);
+    st = Launch(m);
+    cudaEventRecord(stop, m.stream);
+    cudaEventSynchronize(stop);
+    float t = 0;
+    cudaEventElapsedTime(&t, start, stop);
+    ms.push_back(t);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  RIDGE_RETURN_IF_ERROR(st);
+  return ms;
+}
+
+}  // namespace ridge::cuda

@@ -1,0 +1,67 @@
+// The CUDA engine: builds a shape-inferred ir::Graph into a fixed sequence of GPU steps
+// (cuDNN convolutions, cuBLASLt GEMMs, Ridgeline's own kernels), places activations in one
+// liveness-planned arena, and captures the whole run as a CUDA graph that is replayed.
+//
+// Precision kFp32: fp32 storage and math (no TF32, so results track the CPU reference).
+// Precision kFp16: fp16 storage of activations and weights, fp32 accumulation everywhere.
+// 4-D activations live in NHWC (what fp16 Tensor Core convolutions want); the engine inserts
+// NCHW <-> NHWC transposes where an op needs the ONNX (plain) layout.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/status.h"
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+namespace ridge::cuda {
+
+struct EngineOptions {
+  Precision precision = Precision::kFp32;  // kFp32 or kFp16
+  bool use_cuda_graph = true;
+  // Bytes after each arena buffer filled with a pattern and checked by Run (tests).
+  int64_t guard_bytes = 0;
+  // Largest cuDNN workspace an algorithm may use.
+  int64_t max_workspace_bytes = int64_t{256} << 20;
+};
+
+struct EngineStats {
+  int32_t steps = 0;           // kernels/library calls per run
+  int32_t fused_nodes = 0;     // nodes folded into another step (bias/act/residual/BN)
+  int32_t layout_changes = 0;  // NCHW <-> NHWC transposes inserted
+  int64_t arena_bytes = 0, arena_naive_bytes = 0, weight_bytes = 0, workspace_bytes = 0;
+  std::map<std::string, int32_t> step_kinds;  // "cudnn_conv", "gemm_lt", "pool_nhwc", ...
+};
+
+// True when a CUDA device can be used (tests skip otherwise).
+bool DeviceAvailable(std::string* why = nullptr);
+
+class Engine {
+ public:
+  // Fails with Unsupported naming every node that has no GPU kernel (all at once).
+  static Result<std::unique_ptr<Engine>> Build(const ir::Graph& graph,
+                                               const EngineOptions& options);
+  ~Engine();
+
+  // Uploads inputs (float32 host tensors, by graph-input name), runs once, returns float32
+  // outputs in graph output order. Checks guard bytes when enabled.
+  Result<std::vector<Tensor>> Run(const std::map<std::string, Tensor>& inputs);
+  // Replays the captured run `runs` times after `warmup` replays; per-run milliseconds from
+  // CUDA events around each replay (inputs as last uploaded).
+  Result<std::vector<double>> TimeReplays(int warmup, int runs);
+
+  const EngineStats& stats() const;
+
+  struct Impl;
+
+ private:
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ridge::cuda

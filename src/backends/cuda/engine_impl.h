@@ -1,0 +1,101 @@
+// Internals of the CUDA engine shared by its build files (engine.cc: plan, memory, capture;
+// conv_step.cc: cuDNN; gemm_step.cc: cuBLASLt; op_steps.cc: Ridgeline's own kernels).
+#pragma once
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include <climits>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/cuda_check.h"
+#include "backends/cuda/engine.h"
+#include "ir/graph.h"
+
+namespace ridge::cuda {
+
+// A runtime tensor: a buffer plus logical (ONNX-order) dims and the physical layout.
+struct Ref {
+  int32_t buf = -1;
+  std::vector<int64_t> dims;
+  bool nhwc = false;  // rank 4 only: stored as N, H, W, C
+};
+
+struct Buffer {
+  int64_t bytes = 0;
+  int32_t first = INT32_MAX, last = -1;  // steps that write first / read last
+  bool persistent = false;               // weights, inputs, outputs: outside the arena
+  void* ptr = nullptr;
+};
+
+struct Step {
+  std::string kind;  // "cudnn_conv", "gemm_lt", ...: counted in EngineStats::step_kinds
+  std::function<void(cudaStream_t)> launch;
+  // Runs once after memory is placed, before capture (algorithm search).
+  std::function<Status()> prepare;
+};
+
+struct Engine::Impl {
+  EngineOptions options;
+  bool half = false;
+  DType storage = DType::kFloat32;
+  int64_t esize = 4;
+  const ir::Graph* graph = nullptr;  // during Build only
+
+  cudaStream_t stream = nullptr;
+  cudnnHandle_t cudnn = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  std::vector<Buffer> bufs;
+  std::vector<Step> steps;
+  std::vector<void*> allocations;  // every cudaMalloc, freed in ~Impl
+  void* arena = nullptr;
+  void* workspace = nullptr;
+  int64_t workspace_bytes = 0;
+  int64_t lt_workspace_bytes = int64_t{32} << 20;
+  void* lt_workspace = nullptr;
+
+  std::map<ir::ValueId, Ref> plain, nhwc;  // versions of each value available so far
+  std::vector<bool> fused;                 // nodes folded into an earlier step
+  std::vector<std::pair<std::string, Ref>> inputs;
+  std::vector<Ref> outputs;
+  cudaGraph_t cuda_graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  EngineStats stats;
+
+  ~Impl();
+
+  // --- build helpers --------------------------------------------------------------------
+  int32_t NewBuffer(int64_t bytes);
+  Result<int32_t> NewPersistent(int64_t bytes);
+  // Uploads a host tensor as persistent device memory; floats become the storage dtype.
+  Result<int32_t> Upload(const Tensor& t);
+  // Records buffer use for liveness and appends the step.
+  void AddStep(Step step, const std::vector<int32_t>& reads, const std::vector<int32_t>& writes);
+  // The value in the requested layout (inserting a transpose, or uploading a constant).
+  Result<Ref> Get(ir::ValueId v, bool want_nhwc);
+  // Whichever layout exists (NHWC preferred): for layout-agnostic ops.
+  Result<Ref> GetAny(ir::ValueId v);
+  // A fresh buffer for output value v in the given layout.
+  Ref Define(ir::ValueId v, bool as_nhwc);
+  void* Ptr(int32_t buf) const { return bufs[static_cast<size_t>(buf)].ptr; }
+  const std::vector<int64_t>& Dims(ir::ValueId v) const;
+  // The single node consuming v (kNoNode if none, several, or v is a graph output).
+  ir::NodeId SoleConsumer(ir::ValueId v) const;
+
+  // --- per-op builders (return Unsupported when this engine cannot run the node) ---------
+  Status BuildConv(ir::NodeId id);
+  Status BuildGemm(ir::NodeId id);
+  Status BuildOther(ir::NodeId id);
+  // Whether BuildX would accept the node; for the all-at-once unsupported list.
+  std::string WhyUnsupported(ir::NodeId id) const;
+};
+
+int64_t NumElements(const std::vector<int64_t>& dims);
+bool PhysicallySame(const std::vector<int64_t>& dims);  // rank 4 with H*W == 1 or C == 1
+
+}  // namespace ridge::cuda

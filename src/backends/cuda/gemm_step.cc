@@ -1,0 +1,143 @@
+// Gemm and MatMul with a constant 2-D right-hand side on cuBLASLt. Row-major Y[M,N] = A[M,K] *
+// B[K,N] is computed as the column-major product Y^T = B^T * A^T, so no data is transposed.
+// Bias (Gemm's C, or a following Add of a constant [N] vector) and a following Relu run in
+// cuBLASLt's epilogue. fp32 uses CUBLAS_COMPUTE_32F (no TF32); fp16 accumulates in fp32.
+#include <memory>
+
+#include "backends/cuda/engine_impl.h"
+
+namespace ridge::cuda {
+namespace {
+
+struct LtState {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+  float alpha = 1.f;
+  ~LtState() {
+    if (desc) cublasLtMatmulDescDestroy(desc);
+    if (a) cublasLtMatrixLayoutDestroy(a);
+    if (b) cublasLtMatrixLayoutDestroy(b);
+    if (c) cublasLtMatrixLayoutDestroy(c);
+  }
+};
+
+}  // namespace
+
+Status Engine::Impl::BuildGemm(ir::NodeId id) {
+  const ir::Graph& g = *graph;
+  const ir::Node& node = g.node(id);
+  const bool is_gemm = node.op_type == "Gemm";
+  if (node.inputs.size() < 2 || !g.value(node.inputs[1]).constant)
+    return Unsupported(node.op_type + " needs a constant right-hand side on the GPU");
+  const Tensor& w = *g.value(node.inputs[1]).constant;
+  if (w.rank() != 2) return Unsupported(node.op_type + " right-hand side must be 2-D");
+  const bool trans_b = is_gemm && node.GetInt("transB", 0) != 0;
+  if (is_gemm && node.GetInt("transA", 0) != 0) return Unsupported("Gemm transA=1");
+  const int64_t k = trans_b ? w.dims()[1] : w.dims()[0];
+  const int64_t n = trans_b ? w.dims()[0] : w.dims()[1];
+  RIDGE_ASSIGN_OR_RETURN(Ref a, Get(node.inputs[0], false));
+  if (a.dims.empty() || a.dims.back() != k) return Unsupported("Gemm/MatMul inner dims differ");
+  const int64_t m = NumElements(a.dims) / k;
+  if (is_gemm && a.dims.size() != 2) return Unsupported("Gemm input must be 2-D");
+
+  float alpha = is_gemm ? node.GetFloat("alpha", 1.f) : 1.f;
+  float beta = is_gemm ? node.GetFloat("beta", 1.f) : 1.f;
+  std::optional<Tensor> bias;
+  ir::ValueId y_val = node.outputs[0];
+  if (is_gemm && node.inputs.size() > 2 && node.inputs[2] != ir::kNoValue) {
+    const auto& c = g.value(node.inputs[2]).constant;
+    if (!c || c->num_elements() != n) return Unsupported("Gemm C must be a constant [N] vector");
+    bias = *c;
+  } else if (!is_gemm) {
+    ir::NodeId c = SoleConsumer(y_val);
+    if (c != ir::kNoNode && g.node(c).op_type == "Add" && g.node(c).inputs.size() == 2) {
+      const ir::Node& add = g.node(c);
+      ir::ValueId other = add.inputs[0] == y_val ? add.inputs[1] : add.inputs[0];
+      const auto& oc = g.value(other).constant;
+      if (oc && oc->num_elements() == n && oc->dims().size() >= 1 && oc->dims().back() == n &&
+          g.value(add.outputs[0]).shape == g.value(y_val).shape) {
+        bias = *oc;
+        beta = 1.f;
+        fused[c] = true;
+        stats.fused_nodes++;
+        y_val = add.outputs[0];
+      }
+    }
+  }
+  bool relu = false;
+  if (ir::NodeId c = SoleConsumer(y_val); c != ir::kNoNode && g.node(c).op_type == "Relu") {
+    relu = true;
+    fused[c] = true;
+    stats.fused_nodes++;
+    y_val = g.node(c).outputs[0];
+  }
+  Ref y = Define(y_val, false);
+  if (NumElements(y.dims) != m * n) return Status(StatusCode::kInternal, "Gemm output size");
+
+  RIDGE_ASSIGN_OR_RETURN(int32_t w_buf, Upload(w));
+  int32_t b_buf = -1;
+  if (bias) {
+    Tensor scaled(DType::kFloat32, {n});
+    for (int64_t i = 0; i < n; ++i)
+      scaled.data<float>()[i] = static_cast<float>(bias->GetAsDouble(i) * beta);
+    RIDGE_ASSIGN_OR_RETURN(b_buf, Upload(scaled));
+  }
+
+  auto st = std::make_shared<LtState>();
+  st->alpha = alpha;
+  const cudaDataType_t dt = half ? CUDA_R_16F : CUDA_R_32F;
+  RIDGE_CUBLAS(cublasLtMatmulDescCreate(&st->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  cublasOperation_t op_w = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, op_n = CUBLAS_OP_N;
+  RIDGE_CUBLAS(
+      cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_w, sizeof(op_w)));
+  RIDGE_CUBLAS(
+      cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof(op_n)));
+  cublasLtEpilogue_t epi = b_buf >= 0
+                               ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+                               : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
+  RIDGE_CUBLAS(
+      cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
+  if (b_buf >= 0) {
+    void* bias_ptr = Ptr(b_buf);
+    RIDGE_CUBLAS(cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                &bias_ptr, sizeof(bias_ptr)));
+  }
+  // Column-major views: weight [N,K] (op T of stored [K,N] when transB) , activation [K,M].
+  if (trans_b)
+    RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->a, dt, k, n, k));
+  else
+    RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->a, dt, n, k, n));
+  RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->b, dt, k, m, k));
+  RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->c, dt, n, m, n));
+
+  cublasLtMatmulPreference_t pref;
+  RIDGE_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
+  size_t ws = static_cast<size_t>(lt_workspace_bytes);
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
+                                       sizeof(ws));
+  cublasLtMatmulHeuristicResult_t heur{};
+  int found = 0;
+  cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(lt, st->desc, st->a, st->b, st->c, st->c, pref,
+                                                     1, &heur, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  RIDGE_CUBLAS(hs);
+  if (found == 0) return Unsupported("cuBLASLt has no algorithm for this GEMM");
+  st->algo = heur.algo;
+
+  Impl* self = this;
+  const int32_t ab = a.buf, yb = y.buf;
+  AddStep(Step{"gemm_lt",
+               [self, st, ab, yb, w_buf](cudaStream_t s) {
+                 const float zero = 0.f;
+                 cublasLtMatmul(self->lt, st->desc, &st->alpha, self->Ptr(w_buf), st->a,
+                                self->Ptr(ab), st->b, &zero, self->Ptr(yb), st->c, self->Ptr(yb),
+                                st->c, &st->algo, self->lt_workspace,
+                                static_cast<size_t>(self->lt_workspace_bytes), s);
+               },
+               nullptr},
+          {a.buf}, {y.buf});
+  return Status::Ok();
+}
+
+}  // namespace ridge::cuda

@@ -1,0 +1,159 @@
+// Each CUDA engine step against the op's CPU reference kernel, on one-node graphs with odd
+// sizes, channel counts that are not multiples of 8, batch 1 and larger; fp32 and fp16; with
+// guard bytes after every arena buffer (Run fails if a kernel writes past its output).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "backends/cuda/engine.h"
+#include "ops/nn_test_util.h"
+
+namespace ridge::cuda {
+namespace {
+
+using namespace ridge::ops::nn_test;  // NOLINT
+
+Tensor RandTensor(std::vector<int64_t> dims, uint32_t seed) {
+  Tensor t(DType::kFloat32, dims);
+  auto v = Rand(static_cast<size_t>(t.num_elements()), seed);
+  std::copy(v.begin(), v.end(), t.data<float>());
+  return t;
+}
+
+// Runs op on the GPU (activations given, constants baked in) and on the reference kernel.
+void Check(const std::string& op, std::vector<Tensor> acts, std::vector<Tensor> consts, Attrs attrs,
+           Precision precision, double atol, double rtol) {
+  std::string why;
+  if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped";
+  std::vector<Input> ins;
+  std::vector<std::optional<Tensor>> ref_ins;
+  for (auto& t : acts) {
+    ins.push_back(Act(Shape::FromInts(t.dims())));
+    ref_ins.push_back(t);
+  }
+  for (auto& t : consts) {
+    ins.push_back(Const(t));
+    ref_ins.push_back(t);
+  }
+  OneNode g = Build(op, ins, attrs);
+  ASSERT_TRUE(Infer(g).ok());
+  auto want = RunRef(op, ref_ins, attrs);
+  ASSERT_TRUE(want.ok()) << want.status().ToString();
+  EngineOptions options;
+  options.precision = precision;
+  options.guard_bytes = 64;
+  auto engine = Engine::Build(g.graph, options);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  std::map<std::string, Tensor> feed;
+  for (size_t i = 0; i < acts.size(); ++i) feed["in" + std::to_string(i)] = acts[i];
+  auto got = (*engine)->Run(feed);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  const Tensor &w = (*want)[0], &o = (*got)[0];
+  ASSERT_EQ(o.dims(), w.dims());
+  int64_t bad = 0;
+  double worst = 0;
+  for (int64_t i = 0; i < o.num_elements(); ++i) {
+    double a = o.GetAsDouble(i), b = w.GetAsDouble(i), err = std::abs(a - b);
+    worst = std::max(worst, err);
+    if (!(err <= atol + rtol * std::abs(b))) ++bad;
+  }
+  EXPECT_EQ(bad, 0) << op << ": " << bad << " of " << o.num_elements()
+                    << " elements off, worst abs error " << worst;
+}
+
+struct P {
+  Precision p;
+  double atol, rtol;
+};
+class CudaKernel : public ::testing::TestWithParam<P> {};
+
+TEST_P(CudaKernel, ConvOddChannelsPadsStrides) {
+  Attrs a{{"pads", AInts({1, 1, 1, 1})}, {"strides", AInts({2, 2})}};
+  Check("Conv", {RandTensor({3, 5, 13, 11}, 1)}, {RandTensor({7, 5, 3, 3}, 2), RandTensor({7}, 3)},
+        a, GetParam().p, GetParam().atol * 5, GetParam().rtol * 5);
+}
+
+TEST_P(CudaKernel, DepthwiseConv) {
+  Attrs a{{"pads", AInts({1, 1, 1, 1})}, {"group", AInt(12)}};
+  Check("Conv", {RandTensor({2, 12, 9, 7}, 4)}, {RandTensor({12, 1, 3, 3}, 5)}, a, GetParam().p,
+        GetParam().atol * 5, GetParam().rtol * 5);
+}
+
+TEST_P(CudaKernel, Gemm) {
+  Attrs a{{"transB", AInt(1)}};
+  Check("Gemm", {RandTensor({3, 37}, 6)}, {RandTensor({19, 37}, 7), RandTensor({19}, 8)}, a,
+        GetParam().p, GetParam().atol * 5, GetParam().rtol * 5);
+}
+
+TEST_P(CudaKernel, MatMulBatched) {
+  Check("MatMul", {RandTensor({2, 5, 24}, 9)}, {RandTensor({24, 13}, 10)}, {}, GetParam().p,
+        GetParam().atol * 5, GetParam().rtol * 5);
+}
+
+TEST_P(CudaKernel, MaxPool) {
+  Attrs a{
+      {"kernel_shape", AInts({3, 3})}, {"strides", AInts({2, 2})}, {"pads", AInts({1, 1, 1, 1})}};
+  Check("MaxPool", {RandTensor({2, 3, 11, 9}, 11)}, {}, a, GetParam().p, GetParam().atol,
+        GetParam().rtol);
+}
+
+TEST_P(CudaKernel, AveragePoolCountIncludePad) {
+  Attrs a{{"kernel_shape", AInts({3, 3})},
+          {"pads", AInts({1, 1, 1, 1})},
+          {"count_include_pad", AInt(1)}};
+  Check("AveragePool", {RandTensor({1, 5, 7, 6}, 12)}, {}, a, GetParam().p, GetParam().atol,
+        GetParam().rtol);
+}
+
+TEST_P(CudaKernel, GlobalAveragePool) {
+  Check("GlobalAveragePool", {RandTensor({3, 13, 7, 5}, 13)}, {}, {}, GetParam().p, GetParam().atol,
+        GetParam().rtol);
+}
+
+TEST_P(CudaKernel, AddBroadcastConstant) {
+  Check("Add", {RandTensor({2, 3, 5, 7}, 14)}, {RandTensor({3, 1, 1}, 15)}, {}, GetParam().p,
+        GetParam().atol, GetParam().rtol);
+}
+
+TEST_P(CudaKernel, MulTwoActivations) {
+  Check("Mul", {RandTensor({1, 3, 5, 7}, 16), RandTensor({1, 3, 5, 7}, 17)}, {}, {}, GetParam().p,
+        GetParam().atol, GetParam().rtol);
+}
+
+TEST_P(CudaKernel, Unary) {
+  for (const char* op : {"Relu", "Sigmoid", "Tanh", "Erf", "Abs", "Neg"}) {
+    SCOPED_TRACE(op);
+    Check(op, {RandTensor({3, 17, 5}, 18)}, {}, {}, GetParam().p, GetParam().atol, GetParam().rtol);
+  }
+}
+
+TEST_P(CudaKernel, Softmax) {
+  Check("Softmax", {RandTensor({3, 4, 1001}, 19)}, {}, {}, GetParam().p, GetParam().atol,
+        GetParam().rtol);
+}
+
+TEST_P(CudaKernel, Transpose) {
+  Attrs a{{"perm", AInts({0, 2, 3, 1})}};
+  Check("Transpose", {RandTensor({2, 3, 5, 7}, 20)}, {}, a, GetParam().p, GetParam().atol,
+        GetParam().rtol);
+}
+
+INSTANTIATE_TEST_SUITE_P(Precisions, CudaKernel,
+                         ::testing::Values(P{Precision::kFp32, 1e-5, 1e-5},
+                                           P{Precision::kFp16, 2e-3, 2e-3}),
+                         [](const auto& info) {
+                           return info.param.p == Precision::kFp16 ? "fp16" : "fp32";
+                         });
+
+TEST(CudaEngine, UnsupportedNodesAreAllNamed) {
+  std::string why;
+  if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped";
+  OneNode g = Build("LRN", {Act(Shape{1, 3, 4, 4})}, {{"size", AInt(3)}});
+  ASSERT_TRUE(Infer(g).ok());
+  auto engine = Engine::Build(g.graph, {});
+  ASSERT_FALSE(engine.ok());
+  EXPECT_NE(engine.status().message().find("LRN"), std::string::npos) << engine.status().ToString();
+}
+
+}  // namespace
+}  // namespace ridge::cuda
