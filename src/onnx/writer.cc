@@ -134,4 +134,20 @@ Status SaveModel(const ir::Graph& graph, const std::string& path) {
   }
 }
 
+Result<std::string> SaveModelToBytes(const ir::Graph& graph) {
+  try {
+    ::onnx::ModelProto model;
+    RIDGE_RETURN_IF_ERROR(BuildModel(graph, &model));
+    std::string bytes;
+    if (!model.SerializeToString(&bytes)) {
+      return LimitExceeded("serialization failed (a model over 2 GiB needs external data)");
+    }
+    return bytes;
+  } catch (const std::bad_alloc&) {
+    return LimitExceeded("out of memory while serializing the model");
+  } catch (const std::exception& e) {
+    return Internal(std::string("serializing the model failed: ") + e.what());
+  }
+}
+
 }  // namespace ridge::onnx

@@ -14,4 +14,7 @@ namespace ridge::onnx {
 // dtype and shape (symbolic dims as dim_param); other typed values go to value_info.
 Status SaveModel(const ir::Graph& graph, const std::string& path);
 
+// Same, into bytes in memory (the engine file embeds the graph as one section).
+Result<std::string> SaveModelToBytes(const ir::Graph& graph);
+
 }  // namespace ridge::onnx

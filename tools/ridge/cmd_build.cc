@@ -1,0 +1,202 @@
+// `ridge build MODEL -o model.ridge [--device cpu] [--precision fp32] [--batch N] [--shapes ...]`:
+// loads a model, binds the batch, infers shapes, checks the CPU backend compiles it, and writes
+// a versioned, checksummed engine file (docs/engine_file.md), then reads it back to verify.
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "backends/cpu/executor.h"
+#include "commands.h"
+#include "onnx/loader.h"
+#include "onnx/writer.h"
+#include "ops/shape_inference.h"
+#include "profiler/stats.h"
+#include "runtime/engine_file.h"
+
+namespace ridge::cli {
+namespace {
+
+struct BuildFlags {
+  std::string model;
+  std::string output;
+  std::string device = "cpu";
+  std::string precision = "fp32";
+  std::string shapes;
+  int64_t batch = 0;
+};
+
+nlohmann::json ValueJson(const ir::Value& v) {
+  nlohmann::json dims = nlohmann::json::array();
+  if (v.shape) {
+    for (const Dim& d : v.shape->dims()) {
+      if (d.known()) {
+        dims.push_back(d.value);
+      } else {
+        dims.push_back(d.symbol.empty() ? "?" : d.symbol);
+      }
+    }
+  }
+  return {{"name", v.name}, {"dtype", std::string(DTypeName(v.dtype))}, {"dims", dims}};
+}
+
+// One line of the build log: the step, its time, what it produced.
+void Log(const char* step, double ms, const std::string& what) {
+  std::printf("  %-10s %9.1f ms  %s\n", step, ms, what.c_str());
+}
+
+std::string MiB(double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f MiB", bytes / 1048576.0);
+  return buf;
+}
+
+Status Build(const BuildFlags& f) {
+  if (f.device != "cpu") {
+    return Unsupported("--device " + f.device + ": this build makes cpu engines only");
+  }
+  Precision precision;
+  if (!ParsePrecision(f.precision, &precision)) {
+    return InvalidArgument("--precision " + f.precision + ": expected fp32, tf32, fp16 or int8");
+  }
+  if (precision != Precision::kFp32) {
+    return Unsupported("--precision " + f.precision + ": the cpu backend builds fp32 only");
+  }
+  if (f.batch < 0 || f.batch > runtime::kEngineMaxBatch) {
+    return InvalidArgument("--batch must be in [1, " + std::to_string(runtime::kEngineMaxBatch) +
+                           "]");
+  }
+  std::string output = f.output;
+  if (output.empty()) output = std::filesystem::path(f.model).replace_extension(".ridge").string();
+  if (output == f.model) return InvalidArgument("-o must differ from the model file");
+  std::printf("ridge build: %s -> %s (device cpu, precision fp32)\n", f.model.c_str(),
+              output.c_str());
+  profiler::Timer total;
+
+  profiler::Timer t;
+  RIDGE_ASSIGN_OR_RETURN(ir::Graph graph, onnx::LoadModel(f.model));
+  std::error_code ec;
+  auto model_bytes = std::filesystem::file_size(f.model, ec);
+  Log("load", t.ElapsedMs(),
+      std::to_string(graph.num_nodes()) + " nodes, " + MiB(static_cast<double>(model_bytes)));
+
+  t.Reset();
+  RIDGE_ASSIGN_OR_RETURN(runtime::Sha256Digest model_sha, runtime::Sha256OfFile(f.model));
+  Log("hash", t.ElapsedMs(), "sha256 " + runtime::DigestHex(model_sha));
+
+  t.Reset();
+  ops::InferOptions infer;
+  if (!f.shapes.empty()) RIDGE_RETURN_IF_ERROR(ops::ParseShapesFlag(f.shapes, &infer));
+  infer.batch = f.batch > 0 ? f.batch : 1;  // binds only a dynamic dim 0, as `ridge analyze`
+  RIDGE_RETURN_IF_ERROR_CTX(ops::InferShapes(graph, infer), f.model);
+  int64_t batch = 0;
+  std::string input_text;
+  for (ir::ValueId id : graph.inputs()) {
+    const ir::Value& v = graph.value(id);
+    if (!v.shape || !v.shape->fully_known()) {
+      return InvalidArgument(f.model + ": input '" + v.name +
+                             "' still has a dynamic shape; give it with --shapes");
+    }
+    if (batch == 0 && v.shape->rank() > 0) batch = v.shape->dims()[0].value;
+    input_text += (input_text.empty() ? "" : ", ") + v.name + " " + v.shape->ToString();
+  }
+  if (batch > runtime::kEngineMaxBatch) return InvalidArgument("batch over the engine's cap");
+  Log("shapes", t.ElapsedMs(), "batch " + std::to_string(batch) + "; " + input_text);
+
+  t.Reset();
+  RIDGE_RETURN_IF_ERROR_CTX(cpu::CheckSupported(graph), f.model);
+  RIDGE_ASSIGN_OR_RETURN(auto executor, cpu::Executor::Create(graph, {}));
+  nlohmann::json kernels = executor->KernelCounts();
+  const auto& mem = executor->memory_stats();
+  Log("compile", t.ElapsedMs(),
+      std::to_string(executor->num_kernels()) + " cpu kernels, activations " +
+          MiB(static_cast<double>(mem.planned_bytes)) + " planned");
+
+  t.Reset();
+  RIDGE_ASSIGN_OR_RETURN(std::string onnx_bytes, onnx::SaveModelToBytes(graph));
+  int64_t num_initializers = 0, initializer_bytes = 0;
+  for (const ir::Value& v : graph.values()) {
+    if (v.is_initializer && v.constant) {
+      ++num_initializers;
+      initializer_bytes += static_cast<int64_t>(v.constant->size_bytes());
+    }
+  }
+  nlohmann::json meta = {
+      {"format", "ridge-build-metadata/1"},
+      {"ridge_version", RIDGE_VERSION},
+      {"source_model",
+       {{"file", std::filesystem::path(f.model).filename().string()},
+        {"bytes", model_bytes},
+        {"sha256", runtime::DigestHex(model_sha)}}},
+      {"options",
+       {{"device", f.device},
+        {"precision", f.precision},
+        {"batch", f.batch},
+        {"shapes", f.shapes}}},
+      {"graph",
+       {{"nodes", graph.num_nodes()},
+        {"initializers", num_initializers},
+        {"initializer_bytes", initializer_bytes},
+        {"opset", graph.opset_version}}},
+      {"cpu",
+       {{"kernels", kernels},
+        {"planned_activation_bytes", mem.planned_bytes},
+        {"unplanned_activation_bytes", mem.naive_bytes}}},
+  };
+  meta["inputs"] = nlohmann::json::array();
+  for (ir::ValueId id : graph.inputs()) meta["inputs"].push_back(ValueJson(graph.value(id)));
+  meta["outputs"] = nlohmann::json::array();
+  for (ir::ValueId id : graph.outputs()) meta["outputs"].push_back(ValueJson(graph.value(id)));
+
+  runtime::EngineHeader header;
+  header.ridge_version = RIDGE_VERSION;
+  header.backend = "cpu";
+  header.device_name = "cpu";
+  header.precision = f.precision;
+  header.batch = batch;
+  header.model_sha256 = model_sha;
+  std::vector<runtime::EngineSection> sections(2);
+  sections[0].type = static_cast<uint32_t>(runtime::SectionType::kOnnxGraph);
+  sections[0].flags = runtime::kSectionRequired;
+  sections[0].bytes = std::move(onnx_bytes);
+  sections[1].type = static_cast<uint32_t>(runtime::SectionType::kBuildJson);
+  sections[1].bytes = meta.dump(2);
+  size_t graph_size = sections[0].bytes.size(), json_size = sections[1].bytes.size();
+  RIDGE_RETURN_IF_ERROR(runtime::WriteEngineFile(output, header, sections));
+  auto engine_bytes = std::filesystem::file_size(output, ec);
+  Log("write", t.ElapsedMs(),
+      MiB(static_cast<double>(engine_bytes)) + " (onnx-graph " +
+          MiB(static_cast<double>(graph_size)) + ", build-json " + std::to_string(json_size) +
+          " B)");
+
+  t.Reset();
+  RIDGE_ASSIGN_OR_RETURN(auto loaded,
+                         runtime::LoadEngineFile(output, runtime::EnvironmentInfo::Cpu()));
+  if (loaded.graph.num_nodes() != graph.num_nodes()) {
+    return Internal(output + ": read back " + std::to_string(loaded.graph.num_nodes()) +
+                    " nodes, wrote " + std::to_string(graph.num_nodes()));
+  }
+  Log("verify", t.ElapsedMs(),
+      "read back: checksums ok, " + std::to_string(loaded.graph.num_nodes()) + " nodes");
+  std::printf("built %s in %.1f ms\n", output.c_str(), total.ElapsedMs());
+  return Status::Ok();
+}
+
+}  // namespace
+
+Command RegisterBuild(CLI::App& parent) {
+  auto flags = std::make_shared<BuildFlags>();
+  CLI::App* app = parent.add_subcommand(
+      "build", "Build a versioned, checksummed engine file (model.ridge) from an ONNX model");
+  app->add_option("model", flags->model, "ONNX model file")->required();
+  app->add_option("-o,--output", flags->output, "Engine file to write (default: MODEL.ridge)");
+  app->add_option("--device", flags->device, "Target backend: cpu");
+  app->add_option("--precision", flags->precision, "fp32 (cpu)");
+  app->add_option("--batch", flags->batch, "Bind a dynamic dim 0 of every input (default 1)");
+  app->add_option("--shapes", flags->shapes, "Input shapes: name:1x3x224x224[,name2:...]");
+  return {app, [flags] {
+            Status st = Build(*flags);
+            return st.ok() ? 0 : ReportError("build", st);
+          }};
+}
+
+}  // namespace ridge::cli
