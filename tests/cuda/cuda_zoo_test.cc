@@ -66,6 +66,10 @@ TEST_P(CudaZoo, MatchesCpu) {
                 static_cast<long long>(rows));
     if (c.precision == Precision::kFp32) {
       EXPECT_EQ(bad, 0) << bad << " elements outside atol 1e-3 / rtol 1e-3, worst " << worst;
+    } else if (scale < 6.1e-5) {
+      // Below fp16's smallest normal number (random-init exports give ~1e-9 logits): fp16
+      // cannot represent the output, so only fp32 is checked for this model.
+      std::printf("  fp16 not compared: output scale %.3g is below fp16 range\n", scale);
     } else {
       EXPECT_LT(worst, 0.05 * scale);
       if (c.model != "yolov8n") EXPECT_EQ(agree, rows) << "top-1 disagreement";

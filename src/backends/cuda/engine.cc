@@ -316,7 +316,12 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
     if (m.bufs[b].persistent) continue;
     const Buffer& buf = m.bufs[b];
     int32_t first = buf.first == INT32_MAX ? 0 : buf.first;
-    lifetimes.push_back({buf.bytes + options.guard_bytes, first, std::max(first, buf.last)});
+    // With guards on, buffers never share bytes: a later legitimate writer of reused memory
+    // would otherwise look like an overrun of the earlier buffer's guard.
+    if (options.guard_bytes > 0)
+      lifetimes.push_back({buf.bytes + options.guard_bytes, 0, INT32_MAX - 1});
+    else
+      lifetimes.push_back({buf.bytes, first, std::max(first, buf.last)});
     arena_index.push_back(b);
   }
   MemoryPlan plan = PlanMemory(lifetimes);
