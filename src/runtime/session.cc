@@ -4,6 +4,7 @@
 
 #include "onnx/loader.h"
 #include "ops/shape_inference.h"
+#include "runtime/engine_file.h"
 #include "runtime/npy.h"
 
 namespace ridge::runtime {
@@ -11,10 +12,22 @@ namespace ridge::runtime {
 Result<std::unique_ptr<CpuSession>> CpuSession::Open(const std::string& model_path,
                                                      const SessionOptions& options) {
   auto session = std::unique_ptr<CpuSession>(new CpuSession());
-  RIDGE_ASSIGN_OR_RETURN(ir::Graph graph, onnx::LoadModel(model_path));
-  session->graph_ = std::make_unique<ir::Graph>(std::move(graph));
   ops::InferOptions infer;
   infer.batch = options.batch;
+  if (IsEngineFile(model_path)) {
+    // A .ridge engine (ridge build) carries its graph with the input shapes bound at build time.
+    RIDGE_ASSIGN_OR_RETURN(LoadedEngine engine, LoadEngineFile(model_path, EnvironmentInfo::Cpu()));
+    if (options.batch && engine.header.batch != 0 && engine.header.batch != *options.batch) {
+      return InvalidArgument(model_path + ": the engine was built for batch " +
+                             std::to_string(engine.header.batch) + "; rebuild it with --batch " +
+                             std::to_string(*options.batch));
+    }
+    infer.batch.reset();
+    session->graph_ = std::make_unique<ir::Graph>(std::move(engine.graph));
+  } else {
+    RIDGE_ASSIGN_OR_RETURN(ir::Graph graph, onnx::LoadModel(model_path));
+    session->graph_ = std::make_unique<ir::Graph>(std::move(graph));
+  }
   if (!options.shapes.empty()) RIDGE_RETURN_IF_ERROR(ops::ParseShapesFlag(options.shapes, &infer));
   for (const auto& [name, dims] : options.input_shapes) {
     if (!infer.input_shapes.count(name)) infer.input_shapes[name] = dims;
