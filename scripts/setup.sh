@@ -148,21 +148,49 @@ echo "setup done in $((SECONDS - START)) s"
 
 # --- 5. Main job or tests ---------------------------------------------------------------------
 if [[ "$MODE" == --main ]]; then
-  step "Main job: ridge analyze models/resnet50.onnx"
-  if "$RIDGE" analyze --help >/dev/null 2>&1; then
-    mkdir -p out
-    run "$RIDGE" analyze models/resnet50.onnx --html out/resnet50.html
-    echo "report: $REPO/out/resnet50.html"
-  else
-    echo "note: '$RIDGE analyze' is not available in this build yet; nothing to run."
+  step "Main job: ridge analyze models/resnet50.onnx (predicted cost on an H100, fp16)"
+  mkdir -p out
+  run "$RIDGE" analyze models/resnet50.onnx --html out/resnet50.html --json out/resnet50.json
+  echo "report: $REPO/out/resnet50.html"
+  # Measured latency on this machine: the CUDA backend where a GPU is present, else the CPU.
+  device=cpu
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 &&
+    "$RIDGE" bench --help 2>/dev/null | grep -q cuda; then
+    device=cuda
   fi
+  step "Main job: ridge bench models/resnet50.onnx --device $device (measured latency)"
+  run "$RIDGE" bench models/resnet50.onnx --device "$device" --duration-s 3
 elif [[ "$MODE" == --tests ]]; then
-  step "Test suite"
   status=0
+  step "Test suite (release build: every label)"
   if [[ "$BUILD_DIR" == build/release ]]; then
     run ctest --preset release -j"$JOBS" || status=$?
   else
     run ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" || status=$?
+  fi
+
+  # Unit and malformed-input tests again under ASan+UBSan (RIDGE_CI_ASAN=0 skips). Only the
+  # executables of those tests are built, to keep CI's time in bounds.
+  if [[ "${RIDGE_CI_ASAN:-1}" == 1 ]]; then
+    step "Sanitizers: unit + fuzz labels under ASan+UBSan (build/asan)"
+    [[ -f build/asan/build.ninja ]] || run cmake --preset asan -DRIDGE_ENABLE_CUDA=OFF
+    mapfile -t asan_tests < <(ctest --test-dir build/asan -N -L 'unit|fuzz' |
+      sed -n 's/^ *Test *#[0-9]*: //p')
+    targets=(ridge)
+    all_targets="$(ninja -C build/asan -t targets all)"
+    for t in "${asan_tests[@]}"; do
+      grep -q "^$t:" <<<"$all_targets" && targets+=("$t")
+    done
+    targets+=(ridge_malformed)
+    run cmake --build build/asan -j"$JOBS" --target "${targets[@]}"
+    run ctest --test-dir build/asan --output-on-failure -j"$JOBS" -L 'unit|fuzz' || status=$?
+  fi
+
+  # libFuzzer harnesses, briefly (RIDGE_FUZZ_SECONDS each; 0 skips).
+  fuzz_seconds="${RIDGE_FUZZ_SECONDS:-30}"
+  if [[ "$fuzz_seconds" != 0 ]]; then
+    step "Fuzzers: ${fuzz_seconds}s each (scripts/fuzz.sh)"
+    RIDGE_RELEASE_BUILD="$BUILD_DIR" run bash scripts/fuzz.sh "$fuzz_seconds" || status=$?
   fi
   echo "tests finished in $((SECONDS - START)) s total, exit code $status"
   exit "$status"
