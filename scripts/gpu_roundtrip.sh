@@ -66,7 +66,11 @@ if [[ $what == tests || $what == all ]]; then
 fi
 if [[ $what == bench || $what == all ]]; then
   rm -f "$OUT/ridge.jsonl"
-  for m in resnet18 resnet50 mobilenet_v2 efficientnet_b0 convnext_tiny; do
+  # Where the time goes (eager, per step) for the models furthest from torch.compile.
+  for m in resnet50 mobilenet_v2; do
+    $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch 1 --runs 50 --profile 12 2>&1 | tail -14
+  done
+  for m in resnet18 resnet50 mobilenet_v2 efficientnet_b0 convnext_tiny yolov8n; do
     for p in fp16 fp32; do
       for b in 1 32; do
         $B/ridge_gpu_bench models/$m.onnx --precision $p --batch $b --runs 300 --warmup 50 \
@@ -75,5 +79,5 @@ if [[ $what == bench || $what == all ]]; then
     done
   done
   timeout 300 python3 bench/torch_peer.py --ridge "$OUT/ridge.jsonl" --out "$OUT/cuda_vs_torch" \
-    --models ${TORCH_MODELS:-resnet18,resnet50,mobilenet_v2} || true
+    --models ${TORCH_MODELS:-resnet18,resnet50,mobilenet_v2,efficientnet_b0,convnext_tiny} || true
 fi

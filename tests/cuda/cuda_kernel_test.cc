@@ -138,6 +138,87 @@ TEST_P(CudaKernel, Transpose) {
         GetParam().rtol);
 }
 
+TEST_P(CudaKernel, LayerNormalizationLastAxis) {
+  Attrs a{{"axis", AInt(-1)}, {"epsilon", AFloat(1e-6f)}};
+  Check("LayerNormalization", {RandTensor({2, 5, 7, 45}, 21)},
+        {RandTensor({45}, 22), RandTensor({45}, 23)}, a, GetParam().p, GetParam().atol * 5,
+        GetParam().rtol * 5);
+}
+
+TEST_P(CudaKernel, ConvWithReluFused) {
+  // Conv -> Relu, only the Relu output visible: the engine fuses both into one cuDNN call.
+  std::string why;
+  if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped";
+  const Tensor x = RandTensor({2, 6, 9, 9}, 26), w = RandTensor({10, 6, 3, 3}, 24),
+               b = RandTensor({10}, 25);
+  ir::Graph g;
+  g.opset_version = 17;
+  auto add = [&](const std::string& name, const Tensor* c, std::vector<int64_t> dims) {
+    ir::ValueId id = g.AddValue(name);
+    g.value(id).dtype = DType::kFloat32;
+    g.value(id).shape = Shape::FromInts(dims);
+    if (c) {
+      g.value(id).constant = *c;
+      g.value(id).is_initializer = true;
+    }
+    return id;
+  };
+  ir::ValueId in = add("in0", nullptr, x.dims()), wv = add("w", &w, w.dims()),
+              bv = add("b", &b, b.dims()), mid = add("mid", nullptr, {2, 10, 9, 9}),
+              out = add("out", nullptr, {2, 10, 9, 9});
+  g.value(in).is_graph_input = true;
+  g.AddInput(in);
+  ir::Node conv;
+  conv.name = "conv";
+  conv.op_type = "Conv";
+  conv.inputs = {in, wv, bv};
+  conv.outputs = {mid};
+  conv.attributes["pads"] = AInts({1, 1, 1, 1});
+  g.AddNode(conv);
+  ir::Node relu;
+  relu.name = "relu";
+  relu.op_type = "Relu";
+  relu.inputs = {mid};
+  relu.outputs = {out};
+  g.AddNode(relu);
+  g.value(out).is_graph_output = true;
+  g.AddOutput(out);
+  EngineOptions options;
+  options.precision = GetParam().p;
+  options.guard_bytes = 64;
+  auto engine = Engine::Build(g, options);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  EXPECT_EQ((*engine)->stats().step_kinds.count("cudnn_conv_bias_relu"), 1u);
+  auto got = (*engine)->Run({{"in0", x}});
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  auto want = RunRef("Conv", {x, w, b}, {{"pads", AInts({1, 1, 1, 1})}});
+  ASSERT_TRUE(want.ok());
+  const double atol = GetParam().atol * 5, rtol = GetParam().rtol * 5;
+  for (int64_t i = 0; i < (*want)[0].num_elements(); ++i) {
+    const double r = std::max(0.0, (*want)[0].GetAsDouble(i));
+    ASSERT_NEAR((*got)[0].GetAsDouble(i), r, atol + rtol * r) << "element " << i;
+  }
+}
+
+TEST_P(CudaKernel, SliceStepsNegativeStart) {
+  Check("Slice", {RandTensor({2, 7, 5, 6}, 27)},
+        {I64({2}, {1, -4}), I64({2}, {6, 100}), I64({2}, {1, 3}), I64({2}, {2, 1})}, {},
+        GetParam().p, GetParam().atol, GetParam().rtol);
+}
+
+TEST_P(CudaKernel, ConcatChannels) {
+  Check("Concat", {RandTensor({2, 3, 4, 5}, 28), RandTensor({2, 5, 4, 5}, 29)}, {},
+        {{"axis", AInt(1)}}, GetParam().p, GetParam().atol, GetParam().rtol);
+}
+
+TEST_P(CudaKernel, ResizeNearestAsymmetric) {
+  Attrs a{{"mode", AStr("nearest")},
+          {"coordinate_transformation_mode", AStr("asymmetric")},
+          {"nearest_mode", AStr("floor")}};
+  Check("Resize", {RandTensor({2, 3, 4, 5}, 30)}, {F32({0}, {}), F32({4}, {1, 1, 2, 2})}, a,
+        GetParam().p, GetParam().atol, GetParam().rtol);
+}
+
 INSTANTIATE_TEST_SUITE_P(Precisions, CudaKernel,
                          ::testing::Values(P{Precision::kFp32, 1e-5, 1e-5},
                                            P{Precision::kFp16, 2e-3, 2e-3}),
@@ -145,9 +226,8 @@ INSTANTIATE_TEST_SUITE_P(Precisions, CudaKernel,
                            return info.param.p == Precision::kFp16 ? "fp16" : "fp32";
                          });
 
+// Runs without a GPU too: the unsupported-node list is made before any device call.
 TEST(CudaEngine, UnsupportedNodesAreAllNamed) {
-  std::string why;
-  if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped";
   OneNode g = Build("Floor", {Act(Shape{1, 3, 4, 4})});
   ASSERT_TRUE(Infer(g).ok());
   auto engine = Engine::Build(g.graph, {});

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   app.add_option("--runs", runs, "timed replays (>= 200 for reported figures)")
       ->check(CLI::Range(1, 100000));
   app.add_option("--warmup", warmup, "untimed replays first")->check(CLI::Range(0, 100000));
+  int profile_top = 0;
+  app.add_option("--profile", profile_top, "also print the N slowest steps (eager, per step)");
   app.add_option("--json", json_path, "append a JSON line with the figures to this file");
   CLI11_PARSE(app, argc, argv);
 
@@ -73,6 +75,18 @@ int main(int argc, char** argv) {
       base.c_str(), precision.c_str(), static_cast<long long>(batch), med, p90, p99, runs, st.steps,
       st.fused_nodes, st.layout_changes, st.arena_bytes / 1048576.0,
       st.arena_naive_bytes / 1048576.0);
+  if (profile_top > 0) {
+    auto steps = (*engine)->ProfileSteps(20);
+    if (!steps.ok()) return fail(steps.status());
+    double sum = 0;
+    for (const auto& s : *steps) sum += s.ms;
+    std::vector<ridge::cuda::Engine::StepTime> sorted = *steps;
+    std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.ms > b.ms; });
+    std::printf("  eager step sum %.3f ms; slowest steps:\n", sum);
+    for (int i = 0; i < profile_top && i < static_cast<int>(sorted.size()); ++i)
+      std::printf("    %8.3f ms  %-26s %s\n", sorted[i].ms, sorted[i].kind.c_str(),
+                  sorted[i].node.c_str());
+  }
   if (!json_path.empty()) {
     nlohmann::json j = {{"model", base},
                         {"precision", precision},

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "backends/cuda/engine_impl.h"
+#include "backends/cuda/kernels/depthwise_conv.cuh"
 #include "backends/cuda/kernels/elementwise.cuh"
 
 namespace ridge::cuda {
@@ -167,6 +168,48 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
   }
   if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
     return Unsupported("Conv attributes must describe a 2-D convolution");
+  // Depthwise (one filter per channel): Ridgeline's own kernel, bias and activation fused.
+  if (group > 1 && group == k && cg == 1 && x.dims[1] == k && z_val == ir::kNoValue) {
+    Tensor w_rsc(DType::kFloat32, {kh, kw, k});
+    for (int64_t o = 0; o < k; ++o)
+      for (int64_t i = 0; i < kh * kw; ++i) w_rsc.data<float>()[i * k + o] = w[o * kh * kw + i];
+    RIDGE_ASSIGN_OR_RETURN(int32_t wd_buf, Upload(w_rsc));
+    int32_t bd_buf = -1;
+    if (has_bias) {
+      Tensor bt(DType::kFloat32, {k});
+      for (int64_t o = 0; o < k; ++o) bt.data<float>()[o] = b[o];
+      RIDGE_ASSIGN_OR_RETURN(bd_buf, Upload(bt));
+    }
+    kernels::DepthwiseParams p;
+    p.n = x.dims[0];
+    p.c = k;
+    p.h = x.dims[2];
+    p.w = x.dims[3];
+    p.oh = y.dims[2];
+    p.ow = y.dims[3];
+    p.kh = static_cast<int32_t>(kh);
+    p.kw = static_cast<int32_t>(kw);
+    p.sh = static_cast<int32_t>(strides[0]);
+    p.sw = static_cast<int32_t>(strides[1]);
+    p.ph = static_cast<int32_t>(pads[0]);
+    p.pw = static_cast<int32_t>(pads[1]);
+    p.dh = static_cast<int32_t>(dil[0]);
+    p.dw = static_cast<int32_t>(dil[1]);
+    if (cudnn_relu) p.act.act = kernels::Act::kRelu;
+    if (epilogue) p.act = act;
+    Impl* self = this;
+    const int32_t xb = x.buf, yb = y.buf;
+    const bool hf = half;
+    AddStep(Step{"depthwise_conv_nhwc",
+                 [self, hf, xb, yb, wd_buf, bd_buf, p](cudaStream_t s) {
+                   kernels::LaunchDepthwiseConvNhwc(hf, self->Ptr(xb), self->Ptr(wd_buf),
+                                                    bd_buf >= 0 ? self->Ptr(bd_buf) : nullptr,
+                                                    self->Ptr(yb), p, s);
+                 },
+                 nullptr},
+            {xb}, {yb});
+    return Status::Ok();
+  }
   if (pads[0] != pads[2] || pads[1] != pads[3])
     return Unsupported("asymmetric Conv padding is not supported on the GPU");
 

@@ -85,6 +85,7 @@ void Engine::Impl::AddStep(Step step, const std::vector<int32_t>& reads,
     bufs[static_cast<size_t>(b)].last = std::max(bufs[b].last, s);
   }
   stats.step_kinds[step.kind]++;
+  if (step.node.empty()) step.node = current_node;
   steps.push_back(std::move(step));
 }
 
@@ -180,42 +181,14 @@ Result<Ref> Engine::Impl::Get(ir::ValueId v, bool want_nhwc) {
 }
 
 std::string Engine::Impl::WhyUnsupported(ir::NodeId id) const {
-  static const char* kSupported[] = {"Conv",
-                                     "Gemm",
-                                     "MatMul",
-                                     "Relu",
-                                     "Clip",
-                                     "Sigmoid",
-                                     "Tanh",
-                                     "Erf",
-                                     "HardSigmoid",
-                                     "HardSwish",
-                                     "LeakyRelu",
-                                     "Neg",
-                                     "Exp",
-                                     "Sqrt",
-                                     "Reciprocal",
-                                     "Abs",
-                                     "Add",
-                                     "Sub",
-                                     "Mul",
-                                     "Div",
-                                     "Pow",
-                                     "Max",
-                                     "Min",
-                                     "MaxPool",
-                                     "AveragePool",
-                                     "GlobalAveragePool",
-                                     "Flatten",
-                                     "Reshape",
-                                     "Squeeze",
-                                     "Unsqueeze",
-                                     "Identity",
-                                     "Dropout",
-                                     "Transpose",
-                                     "Softmax",
-                                     "BatchNormalization",
-                                     "Gelu"};
+  // clang-format off
+  static const char* kSupported[] = {
+      "Conv", "Gemm", "MatMul", "Relu", "Clip", "Sigmoid", "Tanh", "Erf", "HardSigmoid",
+      "HardSwish", "LeakyRelu", "Neg", "Exp", "Sqrt", "Reciprocal", "Abs", "Add", "Sub", "Mul",
+      "Div", "Pow", "Max", "Min", "MaxPool", "AveragePool", "GlobalAveragePool", "Flatten",
+      "Reshape", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Transpose", "Softmax",
+      "BatchNormalization", "Gelu", "LayerNormalization", "Concat", "Slice", "Split", "Resize"};
+  // clang-format on
   const ir::Node& node = graph->node(id);
   bool known = false;
   for (const char* s : kSupported) known = known || node.op_type == s;
@@ -235,8 +208,6 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
   if (options.precision != Precision::kFp32 && options.precision != Precision::kFp16) {
     return Unsupported("the CUDA engine runs fp32 or fp16");
   }
-  std::string why;
-  if (!DeviceAvailable(&why)) return Unsupported("no usable CUDA device: " + why);
   auto impl = std::make_unique<Impl>();
   Impl& m = *impl;
   m.options = options;
@@ -271,6 +242,8 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
     return Unsupported(msg);
   }
 
+  std::string why;
+  if (!DeviceAvailable(&why)) return Unsupported("no usable CUDA device: " + why);
   RIDGE_CUDA(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking));
   RIDGE_CUDNN(cudnnCreate(&m.cudnn));
   RIDGE_CUDNN(cudnnSetStream(m.cudnn, m.stream));
@@ -287,6 +260,7 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
   for (ir::NodeId id = 0; id < static_cast<ir::NodeId>(graph.num_nodes()); ++id) {
     if (folded(id) || m.fused[id]) continue;
     const std::string& op = graph.node(id).op_type;
+    m.current_node = graph.node(id).name;
     Status st = op == "Conv"                       ? m.BuildConv(id)
                 : (op == "Gemm" || op == "MatMul") ? m.BuildGemm(id)
                                                    : m.BuildOther(id);
@@ -445,6 +419,34 @@ Result<std::vector<double>> Engine::TimeReplays(int warmup, int runs) {
   cudaEventDestroy(stop);
   RIDGE_RETURN_IF_ERROR(st);
   return ms;
+}
+
+Result<std::vector<Engine::StepTime>> Engine::ProfileSteps(int runs) {
+  Impl& m = *impl_;
+  if (runs <= 0) return InvalidArgument("runs must be > 0");
+  const size_t n = m.steps.size();
+  std::vector<cudaEvent_t> ev(n + 1);
+  for (auto& e : ev) RIDGE_CUDA(cudaEventCreate(&e));
+  std::vector<double> total(n, 0.0);
+  Status st;
+  for (int r = 0; r < runs + 1 && st.ok(); ++r) {  // the first run warms up
+    cudaEventRecord(ev[0], m.stream);
+    for (size_t i = 0; i < n; ++i) {
+      m.steps[i].launch(m.stream);
+      cudaEventRecord(ev[i + 1], m.stream);
+    }
+    st = CudaStatus(cudaEventSynchronize(ev[n]), "profile run");
+    for (size_t i = 0; r > 0 && i < n && st.ok(); ++i) {
+      float ms = 0;
+      cudaEventElapsedTime(&ms, ev[i], ev[i + 1]);
+      total[i] += ms;
+    }
+  }
+  for (auto& e : ev) cudaEventDestroy(e);
+  RIDGE_RETURN_IF_ERROR(st);
+  std::vector<StepTime> out;
+  for (size_t i = 0; i < n; ++i) out.push_back({m.steps[i].kind, m.steps[i].node, total[i] / runs});
+  return out;
 }
 
 }  // namespace ridge::cuda

@@ -55,6 +55,14 @@ class Engine {
   // CUDA events around each replay (inputs as last uploaded).
   Result<std::vector<double>> TimeReplays(int warmup, int runs);
 
+  // Runs the steps one by one (no CUDA graph) with an event pair around each; mean
+  // milliseconds per step over `runs` runs, in step order: where the time goes.
+  struct StepTime {
+    std::string kind, node;
+    double ms = 0;
+  };
+  Result<std::vector<StepTime>> ProfileSteps(int runs);
+
   const EngineStats& stats() const;
 
   struct Impl;

@@ -38,6 +38,7 @@ struct Step {
   std::function<void(cudaStream_t)> launch;
   // Runs once after memory is placed, before capture (algorithm search).
   std::function<Status()> prepare;
+  std::string node;  // the ONNX node it runs (the first one, when several are fused)
 };
 
 struct Engine::Impl {
@@ -66,6 +67,7 @@ struct Engine::Impl {
   cudaGraph_t cuda_graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   EngineStats stats;
+  std::string current_node;  // set while a node's steps are built
 
   ~Impl();
 
@@ -91,6 +93,7 @@ struct Engine::Impl {
   Status BuildConv(ir::NodeId id);
   Status BuildGemm(ir::NodeId id);
   Status BuildOther(ir::NodeId id);
+  Status BuildMovement(ir::NodeId id);  // Concat, Slice, Split, Resize
   // Whether BuildX would accept the node; for the all-at-once unsupported list.
   std::string WhyUnsupported(ir::NodeId id) const;
 };

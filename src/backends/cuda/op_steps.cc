@@ -5,6 +5,7 @@
 
 #include "backends/cuda/engine_impl.h"
 #include "backends/cuda/kernels/elementwise.cuh"
+#include "backends/cuda/kernels/layer_norm.cuh"
 #include "backends/cuda/kernels/pool.cuh"
 #include "backends/cuda/kernels/softmax.cuh"
 #include "backends/cuda/kernels/transpose.cuh"
@@ -237,6 +238,26 @@ Status Engine::Impl::BuildOther(ir::NodeId id) {
   }
 
   if (op == "Transpose") {
+    const std::vector<int64_t> perm_attr = node.GetInts("perm");
+    const std::vector<int64_t> to_nhwc = {0, 2, 3, 1}, from_nhwc = {0, 3, 1, 2};
+    // NCHW<->NHWC permutes are free when the engine already holds the other layout: the
+    // output aliases those bytes (ConvNeXt's permute -> LayerNorm -> permute costs nothing).
+    if (perm_attr == to_nhwc && nhwc.count(node.inputs[0]) &&
+        !PhysicallySame(nhwc[node.inputs[0]].dims)) {
+      const Ref& src = nhwc[node.inputs[0]];
+      Ref y{src.buf, {src.dims[0], src.dims[2], src.dims[3], src.dims[1]}, false};
+      plain[node.outputs[0]] = y;
+      if (PhysicallySame(y.dims)) nhwc[node.outputs[0]] = Ref{y.buf, y.dims, true};
+      return Status::Ok();
+    }
+    if (perm_attr == from_nhwc && plain.count(node.inputs[0]) &&
+        plain[node.inputs[0]].dims.size() == 4) {
+      const Ref& src = plain[node.inputs[0]];
+      Ref y{src.buf, {src.dims[0], src.dims[3], src.dims[1], src.dims[2]}, true};
+      nhwc[node.outputs[0]] = y;
+      if (PhysicallySame(y.dims)) plain[node.outputs[0]] = Ref{y.buf, y.dims, false};
+      return Status::Ok();
+    }
     RIDGE_ASSIGN_OR_RETURN(Ref x, Get(node.inputs[0], false));
     const size_t r = x.dims.size();
     if (r > 6) return Unsupported("Transpose above rank 6");
@@ -285,6 +306,42 @@ Status Engine::Impl::BuildOther(ir::NodeId id) {
     AddStep(Step{"softmax",
                  [self, h, xb, yb, rows, cols](cudaStream_t s) {
                    kernels::LaunchSoftmax(h, self->Ptr(xb), self->Ptr(yb), rows, cols, s);
+                 }},
+            {xb}, {yb});
+    return Status::Ok();
+  }
+  if (op == "Concat" || op == "Slice" || op == "Split" || op == "Resize") return BuildMovement(id);
+
+  if (op == "LayerNormalization") {
+    RIDGE_ASSIGN_OR_RETURN(Ref x, Get(node.inputs[0], false));
+    const int64_t r = static_cast<int64_t>(x.dims.size());
+    int64_t axis = node.GetInt("axis", -1);
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis >= r) return InvalidModel("LayerNormalization axis out of range");
+    for (size_t i = 1; i < node.outputs.size(); ++i)
+      if (node.outputs[i] != ir::kNoValue && !g.value(node.outputs[i]).consumers.empty())
+        return Unsupported("LayerNormalization mean/inv-std outputs on the GPU");
+    int64_t cols = 1;
+    for (int64_t i = axis; i < r; ++i) cols *= x.dims[static_cast<size_t>(i)];
+    int32_t sb = -1, bb = -1;
+    for (size_t i = 1; i < 3 && i < node.inputs.size(); ++i) {
+      if (node.inputs[i] == ir::kNoValue) continue;
+      const auto& c = g.value(node.inputs[i]).constant;
+      if (!c || c->num_elements() != cols)
+        return Unsupported(
+            "LayerNormalization scale/bias must be constant with the normalized size");
+      RIDGE_ASSIGN_OR_RETURN(int32_t buf, Upload(*c));
+      (i == 1 ? sb : bb) = buf;
+    }
+    Ref y = Define(node.outputs[0], false);
+    const int64_t rows = cols ? NumElements(x.dims) / cols : 0;
+    const float eps = node.GetFloat("epsilon", 1e-5f);
+    const int32_t xb = x.buf, yb = y.buf;
+    AddStep(Step{"layer_norm",
+                 [self, h, xb, yb, sb, bb, rows, cols, eps](cudaStream_t s) {
+                   kernels::LaunchLayerNorm(h, self->Ptr(xb), sb >= 0 ? self->Ptr(sb) : nullptr,
+                                            bb >= 0 ? self->Ptr(bb) : nullptr, self->Ptr(yb), rows,
+                                            cols, eps, s);
                  }},
             {xb}, {yb});
     return Status::Ok();

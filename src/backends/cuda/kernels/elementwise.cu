@@ -1,52 +1,12 @@
 #include <cuda_fp16.h>
 
+#include "backends/cuda/kernels/device_util.cuh"
 #include "backends/cuda/kernels/elementwise.cuh"
 
 namespace ridge::cuda::kernels {
 namespace {
 
-__device__ __forceinline__ float Load(const float* p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float Load(const __half* p, int64_t i) { return __half2float(p[i]); }
-__device__ __forceinline__ void Store(float* p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void Store(__half* p, int64_t i, float v) { p[i] = __float2half(v); }
-
-__device__ __forceinline__ float Apply(ActParams p, float x) {
-  switch (p.act) {
-    case Act::kNone:
-      return x;
-    case Act::kRelu:
-      return x > 0.f ? x : 0.f;
-    case Act::kClip:
-      return fminf(fmaxf(x, p.a), p.b);
-    case Act::kSigmoid:
-      return 1.f / (1.f + __expf(-x));
-    case Act::kSilu:
-      return x / (1.f + __expf(-x));
-    case Act::kTanh:
-      return tanhf(x);
-    case Act::kErf:
-      return erff(x);
-    case Act::kGeluErf:
-      return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
-    case Act::kHardSigmoid:
-      return fminf(fmaxf(p.a * x + p.b, 0.f), 1.f);
-    case Act::kHardSwish:
-      return x * fminf(fmaxf(x / 6.f + 0.5f, 0.f), 1.f);
-    case Act::kLeakyRelu:
-      return x >= 0.f ? x : p.a * x;
-    case Act::kNeg:
-      return -x;
-    case Act::kExp:
-      return expf(x);
-    case Act::kSqrt:
-      return sqrtf(x);
-    case Act::kReciprocal:
-      return 1.f / x;
-    case Act::kAbs:
-      return fabsf(x);
-  }
-  return x;
-}
+using namespace dev;  // NOLINT: Load/Store/Apply
 
 __device__ __forceinline__ float Combine(BinOp op, float a, float b) {
   switch (op) {
@@ -108,12 +68,6 @@ __global__ void bias_act_kernel(T* y, const T* bias, int64_t n, int64_t channels
     if (bias) v += Load(bias, (i / inner) % channels);
     Store(y, i, Apply(act, v));
   }
-}
-
-// Grid-stride loops: enough blocks to fill 132 SMs several times, never more than needed.
-unsigned Blocks(int64_t n) {
-  int64_t b = (n + 255) / 256;
-  return static_cast<unsigned>(b < 1 ? 1 : (b > 132 * 16 ? 132 * 16 : b));
 }
 
 }  // namespace
