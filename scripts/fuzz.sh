@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_onnx_load fuzz_shapes_flag fuzz_npy fuzz_trt_json fuzz_engine_file)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_onnx_load fuzz_shapes_flag fuzz_npy fuzz_trt_json fuzz_engine_file fuzz_image_decode)
 
 build=build/fuzz
 if [ ! -f $build/build.ninja ]; then

@@ -429,3 +429,22 @@ TEST(ImageFolderTest, ListsSortedImagesAndReportsUnreadable) {
 
 }  // namespace
 }  // namespace ridge::vision
+
+namespace ridge::vision {
+namespace {
+
+// The fuzz seeds are tiny real files; each must decode, so the fuzzer starts from valid paths.
+TEST(ImageDecode, FuzzSeedsDecode) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(RIDGE_SOURCE_DIR) / "tests/fuzz/seeds/image_decode";
+  auto listing = ListImageFolder(dir.string());
+  ASSERT_TRUE(listing.ok()) << listing.status().ToString();
+  EXPECT_GE(listing->files.size(), 4u);
+  for (const std::string& file : listing->files) {
+    auto img = DecodeImageFile(file);
+    EXPECT_TRUE(img.ok()) << img.status().ToString();
+  }
+}
+
+}  // namespace
+}  // namespace ridge::vision
