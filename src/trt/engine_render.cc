@@ -94,9 +94,40 @@ nlohmann::json LayerJson(const LayerRecord& r) {
   return j;
 }
 
+nlohmann::json LayerJoinJson(const LayerJoin& lj) {
+  return {{"matched", lj.matched()},
+          {"nodes", lj.node_names},
+          {"unresolved", lj.unresolved},
+          {"flops", lj.onnx_flops},
+          {"predicted_ms", lj.predicted_ms}};
+}
+
+// The join's summary lines: what was matched, what the model predicts against what was measured.
+std::string JoinSummaryText(const EngineReport& r, const OnnxJoin& j) {
+  std::string out =
+      Fmt("\nONNX join: %s at batch %lld, %s: %d of %d engine layers matched (%d node names exact, "
+          "%d by rank among same-type nodes)\n",
+          j.model_name.c_str(), static_cast<long long>(j.batch),
+          std::string(PrecisionName(j.precision)).c_str(), j.matched_layers, j.candidate_layers,
+          j.nodes_by_name, j.nodes_by_rank);
+  out +=
+      Fmt("  model: %.2f GFLOP, predicted %.4f ms; matched layers: %.2f GFLOP, predicted "
+          "%.4f ms, engine %.2f GFLOP, measured %.4f ms\n",
+          j.model_flops / 1e9, j.model_predicted_ms, j.matched_flops / 1e9, j.matched_predicted_ms,
+          r.total_flops / 1e9, r.total_ms);
+  if (j.uncovered_compute_nodes > 0)
+    out += Fmt("  %d ONNX node(s) with %.3f GFLOP are named by no engine layer\n",
+               j.uncovered_compute_nodes, j.uncovered_flops / 1e9);
+  if (!j.unmatched_layers.empty()) {
+    out += Fmt("  unmatched layers (%zu):\n", j.unmatched_layers.size());
+    for (const std::string& u : j.unmatched_layers) out += "    " + Short(u, 160) + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
-std::string RenderEngineText(const EngineReport& r, int top_layers) {
+std::string RenderEngineText(const EngineReport& r, int top_layers, const OnnxJoin* join) {
   std::string out;
   const EngineData* e = r.engine;
   out += Fmt("engine %s: %zu layers", r.label.c_str(), r.layers.size());
@@ -129,16 +160,27 @@ std::string RenderEngineText(const EngineReport& r, int top_layers) {
     return x->time_ms > y->time_ms;
   });
   out += Fmt("\ntop %d layers\n", top_layers);
-  out += Fmt("  %-44s %-9s %5s %9s %6s %8s %8s %6s %-8s %s\n", "layer", "kind", "prec", "ms", "%",
+  out += Fmt("  %-44s %-9s %5s %9s %6s %8s %8s %6s %-8s %-3s", "layer", "kind", "prec", "ms", "%",
              "GFLOP/s", "GB/s", "roof%", "bound", "TC");
+  if (join) out += Fmt(" %9s %9s %9s", "eng GFLOP", "onnxGFLOP", "pred ms");
+  out += "\n";
   for (int i = 0; i < top_layers && i < static_cast<int>(sorted.size()); ++i) {
     const LayerRecord& l = *sorted[i];
-    out += Fmt("  %-44s %-9s %5s %9.4f %5.1f%% %8.0f %8.0f %5.0f%% %-8s %s\n",
+    out += Fmt("  %-44s %-9s %5s %9.4f %5.1f%% %8.0f %8.0f %5.0f%% %-8s %-3s",
                Short(l.layer->name, 44).c_str(), LayerKindName(l.kind), ElemTypeName(l.in_elem),
                l.time_ms, 100 * l.time_share, l.achieved_flops_per_s / 1e9,
                l.achieved_bytes_per_s / 1e9, 100 * l.roof_share, l.bound.c_str(),
                TcName(l.tensor_core));
+    if (join) {
+      const LayerJoin& lj = join->layers[static_cast<size_t>(&l - r.layers.data())];
+      if (lj.matched())
+        out += Fmt(" %9.3f %9.3f %9.4f", l.flops / 1e9, lj.onnx_flops / 1e9, lj.predicted_ms);
+      else
+        out += Fmt(" %9.3f %9s %9s", l.flops / 1e9, "-", "-");
+    }
+    out += "\n";
   }
+  if (join) out += JoinSummaryText(r, *join);
   if (!r.lints.empty()) {
     out += "\nlints\n";
     for (const std::string& lint : r.lints) out += "  - " + lint + "\n";
@@ -146,7 +188,7 @@ std::string RenderEngineText(const EngineReport& r, int top_layers) {
   return out;
 }
 
-std::string RenderEngineJson(const EngineReport& r) {
+std::string RenderEngineJson(const EngineReport& r, const OnnxJoin* join) {
   nlohmann::json j;
   j["engine"] = r.label;
   j["device"] = r.device_name;
@@ -166,19 +208,40 @@ std::string RenderEngineJson(const EngineReport& r) {
     j["gpu_compute_mean_ms"] = r.engine->summary.gpu_compute_mean_ms;
   }
   nlohmann::json layers = nlohmann::json::array();
-  for (const LayerRecord& l : r.layers) layers.push_back(LayerJson(l));
+  for (size_t i = 0; i < r.layers.size(); ++i) {
+    nlohmann::json lj = LayerJson(r.layers[i]);
+    if (join) lj["onnx"] = LayerJoinJson(join->layers[i]);
+    layers.push_back(lj);
+  }
   j["layers"] = layers;
+  if (join) {
+    j["onnx_join"] = {{"model", join->model_name},
+                      {"batch", join->batch},
+                      {"precision", std::string(PrecisionName(join->precision))},
+                      {"candidate_layers", join->candidate_layers},
+                      {"matched_layers", join->matched_layers},
+                      {"unmatched_layers", join->unmatched_layers},
+                      {"nodes_by_name", join->nodes_by_name},
+                      {"nodes_by_rank", join->nodes_by_rank},
+                      {"model_flops", join->model_flops},
+                      {"model_predicted_ms", join->model_predicted_ms},
+                      {"matched_flops", join->matched_flops},
+                      {"matched_predicted_ms", join->matched_predicted_ms},
+                      {"uncovered_compute_nodes", join->uncovered_compute_nodes},
+                      {"uncovered_flops", join->uncovered_flops}};
+  }
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-std::string RenderEngineHtml(const EngineReport& r, const analysis::DeviceProfile* device) {
+std::string RenderEngineHtml(const EngineReport& r, const analysis::DeviceProfile* device,
+                             const OnnxJoin* join) {
   std::string html =
       "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>ridge trt: " + Escape(r.label) +
       "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
       "font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}"
       "td:first-child{text-align:left}</style></head><body>";
   html += "<h1>TensorRT engine " + Escape(r.label) + "</h1><pre>" +
-          Escape(RenderEngineText(r, 10)) + "</pre>";
+          Escape(RenderEngineText(r, 10, join)) + "</pre>";
 #ifdef RIDGE_TRT_HAVE_REPORT
   if (device) {
     report::RooflineChart chart;
@@ -205,7 +268,9 @@ std::string RenderEngineHtml(const EngineReport& r, const analysis::DeviceProfil
       "<h2>Layers</h2><table><tr><th>layer</th><th>type</th><th>kind</th><th>in</th>"
       "<th>out</th><th>ms</th><th>%</th><th>GFLOP</th><th>MB</th><th>FLOP/B</th>"
       "<th>GFLOP/s</th><th>GB/s</th><th>roof %</th><th>bound</th><th>TC</th><th>tactic</th>"
-      "<th>ONNX nodes</th></tr>";
+      "<th>ONNX nodes</th>" +
+      std::string(join ? "<th>ONNX GFLOP</th><th>predicted ms</th><th>matched nodes</th>" : "") +
+      "</tr>";
   for (const LayerRecord& l : r.layers) {
     std::string nodes;
     for (const OnnxNodeRef& n : l.onnx_nodes) nodes += (nodes.empty() ? "" : " ") + n.name;
@@ -217,7 +282,16 @@ std::string RenderEngineHtml(const EngineReport& r, const analysis::DeviceProfil
                 l.time_ms, 100 * l.time_share, l.flops / 1e9, l.bytes / 1e6, l.intensity,
                 l.achieved_flops_per_s / 1e9, l.achieved_bytes_per_s / 1e9, 100 * l.roof_share) +
             "<td>" + Escape(l.bound) + "</td><td>" + TcName(l.tensor_core) + "</td><td>" +
-            Escape(Short(l.layer->tactic_name, 60)) + "</td><td>" + Escape(nodes) + "</td></tr>";
+            Escape(Short(l.layer->tactic_name, 60)) + "</td><td>" + Escape(nodes) + "</td>";
+    if (join) {
+      const LayerJoin& lj = join->layers[static_cast<size_t>(&l - r.layers.data())];
+      std::string matched;
+      for (const std::string& n : lj.node_names) matched += (matched.empty() ? "" : " ") + n;
+      html += lj.matched() ? Fmt("<td>%.3f</td><td>%.4f</td>", lj.onnx_flops / 1e9, lj.predicted_ms)
+                           : std::string("<td>-</td><td>-</td>");
+      html += "<td>" + Escape(matched) + "</td>";
+    }
+    html += "</tr>";
   }
   html += "</table></body></html>\n";
   return html;

@@ -6,12 +6,16 @@
 
 #include "trt/engine_analysis.h"
 #include "trt/engine_compare.h"
+#include "trt/onnx_join.h"
 
 namespace ridge::trt {
 
-std::string RenderEngineText(const EngineReport& r, int top_layers = 10);
-std::string RenderEngineJson(const EngineReport& r);
-std::string RenderEngineHtml(const EngineReport& r, const analysis::DeviceProfile* device);
+// `join` (may be null) adds the ONNX-level FLOPs and prediction beside each layer (--onnx).
+std::string RenderEngineText(const EngineReport& r, int top_layers = 10,
+                             const OnnxJoin* join = nullptr);
+std::string RenderEngineJson(const EngineReport& r, const OnnxJoin* join = nullptr);
+std::string RenderEngineHtml(const EngineReport& r, const analysis::DeviceProfile* device,
+                             const OnnxJoin* join = nullptr);
 
 std::string RenderCompareText(const EngineComparison& c, const EngineReport& a,
                               const EngineReport& b);

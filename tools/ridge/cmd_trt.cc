@@ -1,22 +1,26 @@
 // `ridge trt report|compare`: explains what TensorRT built, from trtexec's own exports (layer
 // info, profile, run metadata). No TensorRT and no GPU are needed.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
 
+#include "analysis/analyzer.h"
 #include "analysis/device_profile.h"
 #include "commands.h"
+#include "onnx/loader.h"
 #include "trt/engine_analysis.h"
 #include "trt/engine_compare.h"
 #include "trt/engine_data.h"
 #include "trt/engine_render.h"
+#include "trt/onnx_join.h"
 
 namespace ridge::cli {
 namespace {
 
 struct TrtOptions {
-  std::string layers, profile, meta, device, json_path, html_path;
+  std::string layers, profile, meta, device, json_path, html_path, onnx;
   std::string a, b;
   int top = 10;
 };
@@ -54,15 +58,38 @@ Result<std::optional<analysis::DeviceProfile>> Device(const std::string& request
   return std::optional<analysis::DeviceProfile>(std::move(d).value());
 }
 
+// --onnx: the model the engine was built from, shape-inferred at the engine's batch and analyzed
+// on the engine's device at the engine's dominant precision, joined layer by layer.
+Result<trt::OnnxJoin> JoinModel(const std::string& path, const trt::EngineData& e,
+                                const trt::EngineReport& r, const analysis::DeviceProfile* device) {
+  if (!device)
+    return InvalidArgument("--onnx needs a device profile for the prediction: pass --device");
+  RIDGE_ASSIGN_OR_RETURN(ir::Graph graph, onnx::LoadModel(path));
+  const int64_t batch = trt::EngineBatch(e);
+  Status s = trt::PrepareModelForEngine(graph, batch);
+  if (!s.ok()) return Status(s.code(), path + ": " + s.message());
+  const std::string name = std::filesystem::path(path).stem().string();
+  RIDGE_ASSIGN_OR_RETURN(analysis::Analysis a,
+                         analysis::Analyze(graph, *device, trt::EnginePrecision(r), name));
+  return trt::JoinOnnx(r, graph, a, batch);
+}
+
 Status RunReport(const TrtOptions& o) {
   RIDGE_ASSIGN_OR_RETURN(trt::EngineData e, Load(o.layers, o.profile, o.meta));
   RIDGE_ASSIGN_OR_RETURN(auto device, Device(o.device, e));
-  trt::EngineReport r = trt::AnalyzeEngine(e, device ? &*device : nullptr);
-  std::fputs(trt::RenderEngineText(r, o.top).c_str(), stdout);
-  if (!o.json_path.empty()) RIDGE_RETURN_IF_ERROR(WriteFile(o.json_path, trt::RenderEngineJson(r)));
+  const analysis::DeviceProfile* dev = device ? &*device : nullptr;
+  trt::EngineReport r = trt::AnalyzeEngine(e, dev);
+  std::optional<trt::OnnxJoin> join;
+  if (!o.onnx.empty()) {
+    RIDGE_ASSIGN_OR_RETURN(trt::OnnxJoin j, JoinModel(o.onnx, e, r, dev));
+    join = std::move(j);
+  }
+  const trt::OnnxJoin* jp = join ? &*join : nullptr;
+  std::fputs(trt::RenderEngineText(r, o.top, jp).c_str(), stdout);
+  if (!o.json_path.empty())
+    RIDGE_RETURN_IF_ERROR(WriteFile(o.json_path, trt::RenderEngineJson(r, jp)));
   if (!o.html_path.empty())
-    RIDGE_RETURN_IF_ERROR(
-        WriteFile(o.html_path, trt::RenderEngineHtml(r, device ? &*device : nullptr)));
+    RIDGE_RETURN_IF_ERROR(WriteFile(o.html_path, trt::RenderEngineHtml(r, dev, jp)));
   return Status::Ok();
 }
 
@@ -100,6 +127,9 @@ Command RegisterTrt(CLI::App& parent) {
   report->add_option("--device", opts->device, "Device profile name or JSON (default: guessed)");
   report->add_option("--json", opts->json_path, "Write the report as JSON");
   report->add_option("--html", opts->html_path, "Write a self-contained HTML report");
+  report->add_option("--onnx", opts->onnx,
+                     "The ONNX model the engine was built from: adds its FLOPs and predicted time "
+                     "beside each layer");
   report->add_option("--top", opts->top, "Layers in the top list")->check(CLI::Range(1, 10000));
   CLI::App* compare = app->add_subcommand("compare", "Pair two engines' layers; explain the gap");
   compare->add_option("a", opts->a, "Engine A (baseline, e.g. FP16)")->required();
