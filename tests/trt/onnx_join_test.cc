@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "../analysis/graph_builder.h"
@@ -177,6 +178,9 @@ TEST(OnnxJoin, SampleResnet18AgainstZooModel) {
   // Convs, pools and the Gemm are all named: only free nodes (Flatten) stay uncovered.
   EXPECT_EQ(j.uncovered_compute_nodes, 0);
   EXPECT_NEAR(j.matched_flops / a->costs.totals.flops, 1.0, 1e-9);
+  // Kept for a look at the figures (docs/trt.md quotes them).
+  std::filesystem::create_directories(RIDGE_TEST_DATA_DIR "/trt");
+  std::ofstream(RIDGE_TEST_DATA_DIR "/trt/resnet18_fp16_join.txt") << RenderEngineText(r, 8, &j);
 }
 
 }  // namespace
