@@ -452,7 +452,7 @@ ir::ValueId OtherInput(const ir::Node& n, ir::ValueId v) {
 // GELU as exported by PyTorch (exact, erf form):
 //   d = Div(x, sqrt(2)); e = Erf(d); a = Add(e, 1); m = Mul(x, a); y = Mul(m, 0.5)
 // becomes one eltwise_gelu_erf kernel. Returns false (and builds nothing) if it does not match.
-bool TryBuildGelu(Compiler& c, ir::NodeId div_id) {
+bool MatchGelu(const Compiler& c, ir::NodeId div_id, std::vector<ir::NodeId>* nodes) {
   const ir::Graph& g = c.graph();
   const ir::Node& div = g.node(div_id);
   if (div.op_type != "Div" || div.inputs.size() != 2 || !c.IsFloatActivation(div.inputs[0]) ||
@@ -477,6 +477,17 @@ bool TryBuildGelu(Compiler& c, ir::NodeId div_id) {
       !Near(ScalarConst(c, OtherInput(g.node(half), g.node(mul).outputs[0])), 0.5f)) {
     return false;
   }
+  *nodes = {div_id, erf, add, mul, half};
+  return true;
+}
+
+bool TryBuildGelu(Compiler& c, ir::NodeId div_id) {
+  const ir::Graph& g = c.graph();
+  const ir::Node& div = g.node(div_id);
+  std::vector<ir::NodeId> nodes;
+  if (!MatchGelu(c, div_id, &nodes)) return false;
+  ir::NodeId erf = nodes[1], add = nodes[2], mul = nodes[3], half = nodes[4];
+  ir::ValueId x = div.inputs[0];
   int src = c.SlotOf(x);
   Dims xd = DimsOf(c, x);
   if (c.slot(src).blocked && HasPadding(c.slot(src).md, xd)) src = c.PlainSlot(x);

@@ -1,6 +1,7 @@
 // Builders for matrix products, elementwise math, normalization, softmax and layout ops.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "backends/cpu/compiler.h"
 
@@ -58,6 +59,20 @@ void Finish(Compiler& c, std::unique_ptr<DnnlKernel> k, ir::NodeId id,
   c.AddKernel(std::move(k), nodes, "dnnl");
 }
 
+// The single consumer node of value v (not a graph output), or kNoNode.
+ir::NodeId OnlyConsumerOf(const Compiler& c, ir::ValueId v) {
+  const ir::Value& val = c.value(v);
+  if (val.is_graph_output || val.consumers.size() != 1) return ir::kNoNode;
+  return val.consumers[0];
+}
+// The other input of a two-input node, given one of them.
+ir::ValueId OtherInputOf(const ir::Node& n, ir::ValueId v) {
+  if (n.inputs.size() != 2) return ir::kNoValue;
+  if (n.inputs[0] == v) return n.inputs[1];
+  if (n.inputs[1] == v) return n.inputs[0];
+  return ir::kNoValue;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -74,16 +89,85 @@ Status BuildMatMul(Compiler& c, ir::NodeId id, bool* handled) {
   const Tensor* bt = ConstOf(c, b);
   memory::desc w_md = bt ? memory::desc(ToDnnl(bp), memory::data_type::f32, memory::format_tag::any)
                          : PlainDesc(bp);
+  // Epilogue fusion (constant weights): MatMul -> Add(constant bias over the last dim) ->
+  // GELU subgraph or Mul(constant per-column scale), as in transformer MLPs (convnext). The bias
+  // becomes matmul's bias, the rest one post-op; the intermediate values never touch memory.
+  std::vector<ir::NodeId> fused;
+  std::optional<memory> bias;
+  dnnl::post_ops post;
+  std::vector<std::pair<int, memory>> post_args;
+  std::string type = "MatMul";
+  ir::ValueId out = y;
+  if (c.options().fuse && bt) {
+    const int64_t n = yd.back();
+    Dims row(r, 1);
+    row.back() = n;
+    const memory::desc row_md = PlainDesc(row);
+    auto row_const = [&](ir::ValueId v) -> std::optional<memory> {
+      const Tensor* t = v == ir::kNoValue ? nullptr : ConstOf(c, v);
+      if (!t || t->dtype() != DType::kFloat32 || t->num_elements() != n) return std::nullopt;
+      if (t->dims().size() > r || t->dims().empty() || t->dims().back() != n) return std::nullopt;
+      memory m(row_md, c.engine());
+      std::memcpy(m.get_data_handle(), t->raw_data(), static_cast<size_t>(n) * sizeof(float));
+      return m;
+    };
+    ir::NodeId add = OnlyConsumerOf(c, y);
+    if (add != ir::kNoNode && c.graph().node(add).op_type == "Add" &&
+        DimsOf(c, c.graph().node(add).outputs[0]) == yd) {
+      bias = row_const(OtherInputOf(c.graph().node(add), y));
+    }
+    if (bias) {
+      fused.push_back(add);
+      out = c.graph().node(add).outputs[0];
+      type += "+Add";
+      ir::NodeId next = OnlyConsumerOf(c, out);
+      // GELU reads its input twice (Div and Mul): exactly those two consumers.
+      std::vector<ir::NodeId> gelu;
+      const ir::Value& ov = c.value(out);
+      bool is_gelu = false;
+      if (!ov.is_graph_output && ov.consumers.size() == 2) {
+        for (ir::NodeId d : ov.consumers) {
+          if (!is_gelu && c.graph().node(d).op_type == "Div" &&
+              c.graph().node(d).inputs[0] == out && MatchGelu(c, d, &gelu)) {
+            is_gelu = ov.consumers[0] == gelu[3] || ov.consumers[1] == gelu[3];
+          }
+        }
+      }
+      if (is_gelu) {
+        post.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f);
+        fused.insert(fused.end(), gelu.begin(), gelu.end());
+        out = c.graph().node(gelu.back()).outputs[0];
+        type += "+GELU";
+      } else if (next != ir::kNoNode && c.graph().node(next).op_type == "Mul" &&
+                 DimsOf(c, c.graph().node(next).outputs[0]) == yd) {
+        if (auto scale = row_const(OtherInputOf(c.graph().node(next), out))) {
+          post.append_binary(algorithm::binary_mul, row_md);
+          post_args.push_back({DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, *scale});
+          fused.push_back(next);
+          out = c.graph().node(next).outputs[0];
+          type += "+Mul";
+        }
+      }
+    }
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(post);
   dnnl::matmul::primitive_desc pd;
   try {
-    pd = dnnl::matmul::primitive_desc(dnnl::matmul::desc(PlainDesc(ap), w_md, PlainDesc(yd)),
-                                      c.engine());
+    pd = bias ? dnnl::matmul::primitive_desc(
+                    dnnl::matmul::desc(PlainDesc(ap), w_md, bias->get_desc(), PlainDesc(yd)), attr,
+                    c.engine())
+              : dnnl::matmul::primitive_desc(dnnl::matmul::desc(PlainDesc(ap), w_md, PlainDesc(yd)),
+                                             attr, c.engine());
   } catch (const dnnl::error&) {
     return Status::Ok();
   }
-  auto k = NewKernel("MatMul");
+  for (ir::NodeId f : fused) c.MarkFused(f);
+  auto k = NewKernel(type);
   k->primitive = dnnl::matmul(pd);
-  int dst = c.NewValueSlot(y, PlainDesc(yd));
+  if (bias) k->const_args.push_back({DNNL_ARG_BIAS, *bias});
+  for (auto& pa : post_args) k->const_args.push_back(pa);
+  int dst = c.NewValueSlot(out, PlainDesc(yd));
   k->slot_args.push_back({DNNL_ARG_SRC, c.PlainSlot(a), PlainDesc(ap)});
   if (bt) {
     k->const_args.push_back(
@@ -92,7 +176,7 @@ Status BuildMatMul(Compiler& c, ir::NodeId id, bool* handled) {
     k->slot_args.push_back({DNNL_ARG_WEIGHTS, c.PlainSlot(b), PlainDesc(bp)});
   }
   k->slot_args.push_back({DNNL_ARG_DST, dst, {}});
-  Finish(c, std::move(k), id);
+  Finish(c, std::move(k), id, fused);
   *handled = true;
   return Status::Ok();
 }

@@ -104,7 +104,16 @@ Status Compiler::BuildNode(ir::NodeId id, bool* handled) {
   if (op == "Gemm") return BuildGemm(*this, id, handled);
   if (op == "Softmax" || op == "LogSoftmax") return BuildSoftmax(*this, id, handled);
   if (op == "LayerNormalization") return BuildLayerNorm(*this, id, handled);
-  if (op == "Concat") return BuildConcat(*this, id, handled);
+  if (op == "Concat") {
+    if (options_.blocked_layouts && TryBuildBlockedConcat(*this, id)) {
+      *handled = true;
+      return Status::Ok();
+    }
+    return BuildConcat(*this, id, handled);
+  }
+  if (op == "Slice") return BuildSlice(*this, id, handled);
+  if (op == "Split") return BuildSplit(*this, id, handled);
+  if (op == "Resize") return BuildResize(*this, id, handled);
   if (op == "Transpose") return BuildTranspose(*this, id, handled);
   if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" ||
       op == "Identity" || op == "Dropout") {

@@ -77,8 +77,16 @@ Status BuildLayerNorm(Compiler& c, ir::NodeId id, bool* handled);
 Status BuildConcat(Compiler& c, ir::NodeId id, bool* handled);
 Status BuildTranspose(Compiler& c, ir::NodeId id, bool* handled);
 Status BuildAlias(Compiler& c, ir::NodeId id, bool* handled);
+// builders_layout.cc: window copies and resampling that keep blocked layouts.
+Status BuildSlice(Compiler& c, ir::NodeId id, bool* handled);
+Status BuildSplit(Compiler& c, ir::NodeId id, bool* handled);
+Status BuildResize(Compiler& c, ir::NodeId id, bool* handled);
+// Concat along channels of same-blocked inputs; false leaves it to BuildConcat.
+bool TryBuildBlockedConcat(Compiler& c, ir::NodeId id);
 // PyTorch's exact GELU subgraph (Div, Erf, Add, Mul, Mul) as one kernel; false if no match.
 bool TryBuildGelu(Compiler& c, ir::NodeId div_id);
+// The GELU subgraph starting at div_id without building it: nodes = {div, erf, add, mul, half}.
+bool MatchGelu(const Compiler& c, ir::NodeId div_id, std::vector<ir::NodeId>* nodes);
 
 // Ops some builder handles natively (also without a reference kernel).
 bool HasNativeKernel(const std::string& op_type);

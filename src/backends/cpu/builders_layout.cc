@@ -1,0 +1,291 @@
+// Native data-movement builders: Slice, Split, nearest Resize, and Concat of blocked values.
+//
+// These used to run on reference kernels (a copy of the input into a plain tensor, one thread)
+// plus a reorder out of oneDNN's blocked layout before each of them. Here they are oneDNN
+// reorders from a sub-memory view (Slice/Split), a resampling primitive (Resize) and a concat
+// over blocked inputs, so a chain conv -> Slice -> conv ... -> Concat -> conv stays blocked.
+#include <cmath>
+
+#include "backends/cpu/compiler.h"
+
+namespace ridge::cpu {
+namespace {
+
+using dnnl::memory;
+using Dims = std::vector<int64_t>;
+
+Dims DimsOf(const Compiler& c, ir::ValueId v) { return *c.value(v).shape->ToInts(); }
+memory::dims ToDnnl(const Dims& d) { return memory::dims(d.begin(), d.end()); }
+bool Present(const ir::Node& node, size_t i) {
+  return i < node.inputs.size() && node.inputs[i] != ir::kNoValue;
+}
+bool IsF32(const Compiler& c, ir::ValueId v) { return c.value(v).dtype == DType::kFloat32; }
+
+// Constant integer input i of a node as int64s; nullopt when absent or not constant.
+std::optional<Dims> ConstInts(const Compiler& c, const ir::Node& node, size_t i) {
+  if (!Present(node, i)) return std::nullopt;
+  const auto& val = c.value(node.inputs[i]);
+  if (!val.constant) return std::nullopt;
+  if (val.dtype != DType::kInt64 && val.dtype != DType::kInt32) return std::nullopt;
+  Dims out;
+  for (int64_t k = 0; k < val.constant->num_elements(); ++k) {
+    out.push_back(val.constant->GetAsInt64(k));
+  }
+  return out;
+}
+
+// The channel block size of a 4-D/5-D "nC...16c"-style layout (one inner block on dim 1), or 0.
+int64_t ChannelBlock(const memory::desc& md) {
+  const auto& d = md.data;
+  if (d.format_kind != dnnl_blocked) return 0;
+  const auto& b = d.format_desc.blocking;
+  if (b.inner_nblks != 1 || b.inner_idxs[0] != 1) return 0;
+  return b.inner_blks[0];
+}
+
+// A dense desc for dims in the same layout family as `like`: nC..Bc when `like` is blocked with
+// channel block B and dims[1] is a multiple of B (no padding), else plain row-major.
+memory::desc DenseLike(const memory::desc& like, const Dims& dims) {
+  int64_t block = ChannelBlock(like);
+  if (block > 0 && (dims.size() == 4 || dims.size() == 5) && dims[1] % block == 0) {
+    using tag = memory::format_tag;
+    tag t = tag::undef;
+    if (dims.size() == 4) t = block == 16 ? tag::nChw16c : block == 8 ? tag::nChw8c : tag::undef;
+    if (dims.size() == 5) {
+      t = block == 16 ? tag::nCdhw16c : block == 8 ? tag::nCdhw8c : tag::undef;
+    }
+    if (t != tag::undef) return memory::desc(ToDnnl(dims), memory::data_type::f32, t);
+  }
+  return PlainDesc(dims);
+}
+
+// One reorder kernel copying the window (offsets, out dims) of x into a new slot for y. Tries
+// the input's own (possibly blocked) layout first; falls back to its plain form, where every
+// window is a valid view.
+bool AddWindowCopy(Compiler& c, ir::NodeId id, ir::ValueId x, ir::ValueId y, const Dims& offsets,
+                   const Dims& out_dims, const std::string& type) {
+  int src = c.SlotOf(x);
+  if (src < 0) return false;
+  for (int pass = 0; pass < 2; ++pass) {
+    if (pass == 1) {
+      if (!c.slot(src).blocked) return false;
+      src = c.PlainSlot(x);
+    }
+    const memory::desc& src_md = c.slot(src).md;
+    try {
+      memory::desc view = src_md.submemory_desc(ToDnnl(out_dims), ToDnnl(offsets));
+      memory::desc dst_md = DenseLike(src_md, out_dims);
+      dnnl::reorder::primitive_desc pd(c.engine(), view, c.engine(), dst_md);
+      auto k = std::make_unique<DnnlKernel>();
+      k->op_type = type;
+      k->primitive = dnnl::reorder(pd);
+      int dst = c.NewValueSlot(y, dst_md);
+      k->slot_args = {{DNNL_ARG_FROM, src, view}, {DNNL_ARG_TO, dst, {}}};
+      k->input_slots = {src};
+      k->output_slots = {dst};
+      c.AddKernel(std::move(k), {id}, "dnnl");
+      return true;
+    } catch (const dnnl::error&) {
+      // Unaligned window in a blocked layout: retry on the plain form.
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+// Slice with constant starts/ends/axes and unit steps: a reorder from a window view.
+Status BuildSlice(Compiler& c, ir::NodeId id, bool* handled) {
+  const ir::Node& node = c.graph().node(id);
+  if (node.inputs.size() < 3 || node.outputs.empty()) return Status::Ok();
+  ir::ValueId x = node.inputs[0], y = node.outputs[0];
+  if (!c.IsFloatActivation(x) || !IsF32(c, y)) return Status::Ok();
+  Dims xd = DimsOf(c, x), yd = DimsOf(c, y);
+  const int64_t rank = static_cast<int64_t>(xd.size());
+  if (rank == 0 || yd.size() != xd.size()) return Status::Ok();
+  for (int64_t d : yd) {
+    if (d <= 0) return Status::Ok();
+  }
+  auto starts = ConstInts(c, node, 1), ends = ConstInts(c, node, 2);
+  if (!starts || !ends || starts->size() != ends->size()) return Status::Ok();
+  Dims axes;
+  if (Present(node, 3)) {
+    auto a = ConstInts(c, node, 3);
+    if (!a) return Status::Ok();
+    axes = *a;
+  } else {
+    for (size_t i = 0; i < starts->size(); ++i) axes.push_back(static_cast<int64_t>(i));
+  }
+  if (Present(node, 4)) {
+    auto steps = ConstInts(c, node, 4);
+    if (!steps) return Status::Ok();
+    for (int64_t s : *steps) {
+      if (s != 1) return Status::Ok();
+    }
+  }
+  if (axes.size() != starts->size()) return Status::Ok();
+  Dims offsets(rank, 0), out = xd;
+  for (size_t i = 0; i < axes.size(); ++i) {
+    int64_t a = axes[i] < 0 ? axes[i] + rank : axes[i];
+    if (a < 0 || a >= rank) return Status::Ok();
+    int64_t s = (*starts)[i], e = (*ends)[i], n = xd[a];
+    if (s < 0) s += n;
+    if (e < 0) e += n;
+    s = std::clamp<int64_t>(s, 0, n);
+    e = std::clamp<int64_t>(e, 0, n);
+    offsets[a] = s;
+    out[a] = std::max<int64_t>(e - s, 0);
+  }
+  if (out != yd) return Status::Ok();  // disagrees with shape inference: let the reference run
+  *handled = AddWindowCopy(c, id, x, y, offsets, yd, "Slice");
+  return Status::Ok();
+}
+
+// Split into constant sizes: one window reorder per output.
+Status BuildSplit(Compiler& c, ir::NodeId id, bool* handled) {
+  const ir::Node& node = c.graph().node(id);
+  if (node.inputs.empty() || node.outputs.empty()) return Status::Ok();
+  ir::ValueId x = node.inputs[0];
+  if (!c.IsFloatActivation(x)) return Status::Ok();
+  Dims xd = DimsOf(c, x);
+  const int64_t rank = static_cast<int64_t>(xd.size());
+  int64_t axis = node.GetInt("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return Status::Ok();
+  // Validate every output against the input before emitting any kernel.
+  int64_t offset = 0;
+  std::vector<int64_t> offsets;
+  for (ir::ValueId o : node.outputs) {
+    if (o == ir::kNoValue) return Status::Ok();
+    Dims od = DimsOf(c, o);
+    if (od.size() != xd.size() || !IsF32(c, o)) return Status::Ok();
+    for (int64_t i = 0; i < rank; ++i) {
+      if (i != axis && od[i] != xd[i]) return Status::Ok();
+      if (od[i] <= 0) return Status::Ok();
+    }
+    offsets.push_back(offset);
+    offset += od[axis];
+  }
+  if (offset != xd[axis]) return Status::Ok();
+  // All outputs view the same source; take the plain form once when a window is unaligned.
+  for (size_t i = 0; i < node.outputs.size(); ++i) {
+    Dims off(rank, 0);
+    off[axis] = offsets[i];
+    if (!AddWindowCopy(c, id, x, node.outputs[i], off, DimsOf(c, node.outputs[i]), "Split")) {
+      return Internal("Split: could not build a window copy for output " + std::to_string(i));
+    }
+  }
+  *handled = true;
+  return Status::Ok();
+}
+
+// Nearest Resize by integer factors whose ONNX coordinate rule reduces to floor(out / factor):
+// asymmetric + floor, or half_pixel / pytorch_half_pixel with round_prefer_*. That is exactly
+// oneDNN's nearest resampling for integer factors.
+Status BuildResize(Compiler& c, ir::NodeId id, bool* handled) {
+  const ir::Node& node = c.graph().node(id);
+  if (node.inputs.empty() || node.outputs.empty()) return Status::Ok();
+  ir::ValueId x = node.inputs[0], y = node.outputs[0];
+  if (!c.IsFloatActivation(x) || !IsF32(c, y)) return Status::Ok();
+  if (node.GetString("mode", "nearest") != "nearest") return Status::Ok();
+  std::string coord = node.GetString("coordinate_transformation_mode", "half_pixel");
+  std::string rounding = node.GetString("nearest_mode", "round_prefer_floor");
+  bool ok_rule = (coord == "asymmetric" && rounding == "floor") ||
+                 ((coord == "half_pixel" || coord == "pytorch_half_pixel") &&
+                  (rounding == "round_prefer_floor" || rounding == "round_prefer_ceil"));
+  if (!ok_rule) return Status::Ok();
+  if (node.GetInts("axes", {}).size() > 0) return Status::Ok();
+  if (node.GetInt("antialias", 0) != 0) return Status::Ok();
+  if (Present(node, 1) && !c.value(node.inputs[1]).constant) return Status::Ok();  // roi
+  Dims xd = DimsOf(c, x), yd = DimsOf(c, y);
+  if (xd.size() < 3 || xd.size() > 5 || yd.size() != xd.size()) return Status::Ok();
+  if (yd[0] != xd[0] || yd[1] != xd[1]) return Status::Ok();
+  // Given scales must equal the integer factors exactly (the rule uses the scale, not out/in).
+  std::vector<double> scales;
+  if (Present(node, 2)) {
+    const auto& sv = c.value(node.inputs[2]);
+    if (!sv.constant) return Status::Ok();
+    for (int64_t i = 0; i < sv.constant->num_elements(); ++i) {
+      scales.push_back(sv.constant->GetAsDouble(i));
+    }
+  }
+  if (!scales.empty() && scales.size() != xd.size()) return Status::Ok();
+  for (size_t i = 2; i < xd.size(); ++i) {
+    if (xd[i] <= 0 || yd[i] % xd[i] != 0) return Status::Ok();
+    if (!scales.empty() && scales[i] != static_cast<double>(yd[i] / xd[i])) return Status::Ok();
+  }
+  if (!scales.empty() && (scales[0] != 1.0 || scales[1] != 1.0)) return Status::Ok();
+  int src = c.SlotOf(x);
+  if (src < 0) return Status::Ok();
+  dnnl::resampling_forward::primitive_desc pd;
+  try {
+    memory::desc dst_any(ToDnnl(yd), memory::data_type::f32, memory::format_tag::any);
+    pd = dnnl::resampling_forward::primitive_desc(
+        dnnl::resampling_forward::desc(dnnl::prop_kind::forward_inference,
+                                       dnnl::algorithm::resampling_nearest, c.slot(src).md,
+                                       dst_any),
+        c.engine());
+  } catch (const dnnl::error&) {
+    return Status::Ok();
+  }
+  auto k = std::make_unique<DnnlKernel>();
+  k->op_type = "Resize";
+  k->primitive = dnnl::resampling_forward(pd);
+  int dst = c.NewValueSlot(y, pd.dst_desc());
+  k->slot_args = {{DNNL_ARG_SRC, src, {}}, {DNNL_ARG_DST, dst, {}}};
+  k->input_slots = {src};
+  k->output_slots = {dst};
+  c.AddKernel(std::move(k), {id}, "dnnl");
+  *handled = true;
+  return Status::Ok();
+}
+
+// Concat along channels of values that are all in the same channel-blocked layout with
+// block-multiple channel counts: a blocked concat, no reorders. False: use the plain path.
+bool TryBuildBlockedConcat(Compiler& c, ir::NodeId id) {
+  const ir::Node& node = c.graph().node(id);
+  ir::ValueId y = node.outputs[0];
+  Dims yd = DimsOf(c, y);
+  int64_t rank = static_cast<int64_t>(yd.size());
+  int64_t axis = node.GetInt("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis != 1 || (rank != 4 && rank != 5)) return false;
+  int64_t block = 0;
+  std::vector<memory::desc> mds;
+  std::vector<int> srcs;
+  for (ir::ValueId in : node.inputs) {
+    if (in == ir::kNoValue || !IsF32(c, in)) return false;
+    int s = c.SlotOf(in);
+    if (s < 0 || !c.slot(s).blocked) return false;
+    int64_t b = ChannelBlock(c.slot(s).md);
+    if (b == 0 || (block != 0 && b != block) || c.slot(s).dims[1] % b != 0) return false;
+    block = b;
+    // Only dense nC..Bc inputs: a concat over other blocked forms is not worth the risk.
+    if (!(c.slot(s).md == DenseLike(c.slot(s).md, c.slot(s).dims))) return false;
+    mds.push_back(c.slot(s).md);
+    srcs.push_back(s);
+  }
+  if (srcs.empty()) return false;
+  memory::desc dst_md = DenseLike(mds[0], yd);
+  if (ChannelBlock(dst_md) != block) return false;
+  dnnl::concat::primitive_desc pd;
+  try {
+    pd = dnnl::concat::primitive_desc(dst_md, 1, mds, c.engine());
+  } catch (const dnnl::error&) {
+    return false;
+  }
+  auto k = std::make_unique<DnnlKernel>();
+  k->op_type = "Concat";
+  k->primitive = dnnl::concat(pd);
+  for (size_t i = 0; i < srcs.size(); ++i) {
+    k->slot_args.push_back({DNNL_ARG_MULTIPLE_SRC + static_cast<int>(i), srcs[i], {}});
+    k->input_slots.push_back(srcs[i]);
+  }
+  int dst = c.NewValueSlot(y, dst_md);
+  k->slot_args.push_back({DNNL_ARG_DST, dst, {}});
+  k->output_slots = {dst};
+  c.AddKernel(std::move(k), {id}, "dnnl");
+  return true;
+}
+
+}  // namespace ridge::cpu
