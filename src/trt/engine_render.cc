@@ -7,9 +7,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#ifdef RIDGE_TRT_HAVE_REPORT
 #include "report/roofline_svg.h"
-#endif
 
 namespace ridge::trt {
 namespace {
@@ -40,31 +38,8 @@ const char* TcName(TensorCoreUse u) {
   return "?";
 }
 
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
-}
+// HTML text and attribute escaping shared with the analyzer's report.
+std::string Escape(const std::string& s) { return report::HtmlEscape(s); }
 
 nlohmann::json LayerJson(const LayerRecord& r) {
   nlohmann::json j;
@@ -242,7 +217,6 @@ std::string RenderEngineHtml(const EngineReport& r, const analysis::DeviceProfil
       "td:first-child{text-align:left}</style></head><body>";
   html += "<h1>TensorRT engine " + Escape(r.label) + "</h1><pre>" +
           Escape(RenderEngineText(r, 10, join)) + "</pre>";
-#ifdef RIDGE_TRT_HAVE_REPORT
   if (device) {
     report::RooflineChart chart;
     chart.title = r.label + " on " + device->display_name;
@@ -260,10 +234,6 @@ std::string RenderEngineHtml(const EngineReport& r, const analysis::DeviceProfil
     }
     html += "<h2>Roofline</h2>" + report::RenderRooflineSvg(chart);
   }
-#else
-  (void)device;
-  html += "<p>(roofline chart unavailable: built without ridge_report)</p>";
-#endif
   html +=
       "<h2>Layers</h2><table><tr><th>layer</th><th>type</th><th>kind</th><th>in</th>"
       "<th>out</th><th>ms</th><th>%</th><th>GFLOP</th><th>MB</th><th>FLOP/B</th>"
