@@ -221,6 +221,31 @@ TEST(NativeConcat, BlockedAndUnalignedChannels) {
   }
 }
 
+TEST(NativeSoftmax, NonInnermostAxes) {
+  for (const char* type : {"Softmax", "LogSoftmax"}) {
+    for (int64_t axis : {1, 2, -2}) {
+      SCOPED_TRACE(std::string(type) + " axis " + std::to_string(axis));
+      G b;
+      b.g.opset_version = 13;
+      ir::ValueId t = b.ConvInput("x", 3, 17, 5, 601);  // inner 3005: several 512-wide tiles
+      ir::ValueId y = b.Act("y", {1, 17, 5, 601});
+      ir::NodeId n = b.Node(type, {t}, {y}, {{"axis", Int(axis)}});
+      b.Output(y);
+      std::map<std::string, Tensor> in = {{"x", b.Random({1, 3, 5, 601})}};
+      auto exec = Executor::Create(b.g, {.num_threads = 2});
+      ASSERT_TRUE(exec.ok()) << exec.status().ToString();
+      EXPECT_EQ((*exec)->KernelCounts().count("native"), 1u);
+      auto out = (*exec)->Run(in);
+      ASSERT_TRUE(out.ok());
+      ops::KernelContext ctx(b.g.node(n), {&(*out)[0]}, 1);
+      ASSERT_TRUE(ops::FindOp("", type)->reference(ctx).ok());
+      for (int64_t i = 0; i < ctx.output(0).num_elements(); ++i) {
+        ASSERT_NEAR((*out)[1].span<float>()[i], ctx.output(0).span<float>()[i], 2e-6f) << i;
+      }
+    }
+  }
+}
+
 // MatMul -> Add(bias) -> GELU (PyTorch's erf subgraph) and MatMul -> Add(bias) -> Mul(scale), on
 // odd sizes: the fused single kernel must match the unfused graph (which runs Erf on its
 // reference kernel and the rest as separate primitives).

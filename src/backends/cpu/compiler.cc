@@ -102,7 +102,13 @@ Status Compiler::BuildNode(ir::NodeId id, bool* handled) {
   }
   if (op == "MatMul") return BuildMatMul(*this, id, handled);
   if (op == "Gemm") return BuildGemm(*this, id, handled);
-  if (op == "Softmax" || op == "LogSoftmax") return BuildSoftmax(*this, id, handled);
+  if (op == "Softmax" || op == "LogSoftmax") {
+    if (TryBuildStridedSoftmax(*this, id)) {
+      *handled = true;
+      return Status::Ok();
+    }
+    return BuildSoftmax(*this, id, handled);
+  }
   if (op == "LayerNormalization") return BuildLayerNorm(*this, id, handled);
   if (op == "Concat") {
     if (options_.blocked_layouts && TryBuildBlockedConcat(*this, id)) {

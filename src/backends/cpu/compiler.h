@@ -83,6 +83,8 @@ Status BuildSplit(Compiler& c, ir::NodeId id, bool* handled);
 Status BuildResize(Compiler& c, ir::NodeId id, bool* handled);
 // Concat along channels of same-blocked inputs; false leaves it to BuildConcat.
 bool TryBuildBlockedConcat(Compiler& c, ir::NodeId id);
+// (Log)Softmax over a non-innermost axis with the backend's own loop; false if not that case.
+bool TryBuildStridedSoftmax(Compiler& c, ir::NodeId id);
 // PyTorch's exact GELU subgraph (Div, Erf, Add, Mul, Mul) as one kernel; false if no match.
 bool TryBuildGelu(Compiler& c, ir::NodeId div_id);
 // The GELU subgraph starting at div_id without building it: nodes = {div, erf, add, mul, half}.
