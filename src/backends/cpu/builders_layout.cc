@@ -6,6 +6,7 @@
 // over blocked inputs, so a chain conv -> Slice -> conv ... -> Concat -> conv stays blocked.
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -47,8 +48,26 @@ int64_t ChannelBlock(const memory::desc& md) {
 }
 
 // A dense desc for dims in the same layout family as `like`: nC..Bc when `like` is blocked with
-// channel block B and dims[1] is a multiple of B (no padding), else plain row-major.
+// channel block B and dims[1] is a multiple of B (no padding); the same dimension order when
+// `like` is a permutation without inner blocks (oneDNN's convs here pick NHWC, acdb); else
+// plain row-major.
 memory::desc DenseLike(const memory::desc& like, const Dims& dims) {
+  const auto& d = like.data;
+  if (d.format_kind == dnnl_blocked && d.ndims == static_cast<int>(dims.size()) &&
+      d.format_desc.blocking.inner_nblks == 0) {
+    const int rank = d.ndims;
+    std::vector<int> order(rank);
+    for (int i = 0; i < rank; ++i) order[i] = i;
+    const auto* st = d.format_desc.blocking.strides;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return st[a] > st[b]; });
+    memory::dims strides(rank);
+    int64_t run = 1;
+    for (int i = rank - 1; i >= 0; --i) {
+      strides[order[i]] = run;
+      run *= dims[order[i]];
+    }
+    return memory::desc(ToDnnl(dims), memory::data_type::f32, strides);
+  }
   int64_t block = ChannelBlock(like);
   if (block > 0 && (dims.size() == 4 || dims.size() == 5) && dims[1] % block == 0) {
     using tag = memory::format_tag;
@@ -319,8 +338,9 @@ Status BuildResize(Compiler& c, ir::NodeId id, bool* handled) {
   return Status::Ok();
 }
 
-// Concat along channels of values that are all in the same channel-blocked layout with
-// block-multiple channel counts: a blocked concat, no reorders. False: use the plain path.
+// Concat along channels of values that are all dense in the same non-plain layout (NHWC, or
+// nChw16c with block-multiple channel counts): one concat in that layout, no reorders.
+// False: use the plain path.
 bool TryBuildBlockedConcat(Compiler& c, ir::NodeId id) {
   const ir::Node& node = c.graph().node(id);
   ir::ValueId y = node.outputs[0];
@@ -329,24 +349,21 @@ bool TryBuildBlockedConcat(Compiler& c, ir::NodeId id) {
   int64_t axis = node.GetInt("axis", 0);
   if (axis < 0) axis += rank;
   if (axis != 1 || (rank != 4 && rank != 5)) return false;
-  int64_t block = 0;
   std::vector<memory::desc> mds;
   std::vector<int> srcs;
   for (ir::ValueId in : node.inputs) {
     if (in == ir::kNoValue || !IsF32(c, in)) return false;
     int s = c.SlotOf(in);
     if (s < 0 || !c.slot(s).blocked) return false;
-    int64_t b = ChannelBlock(c.slot(s).md);
-    if (b == 0 || (block != 0 && b != block) || c.slot(s).dims[1] % b != 0) return false;
-    block = b;
-    // Only dense nC..Bc inputs: a concat over other blocked forms is not worth the risk.
-    if (!(c.slot(s).md == DenseLike(c.slot(s).md, c.slot(s).dims))) return false;
-    mds.push_back(c.slot(s).md);
+    const memory::desc& md = c.slot(s).md;
+    if (!(md == DenseLike(md, c.slot(s).dims))) return false;
+    if (!mds.empty() && !(DenseLike(md, yd) == DenseLike(mds[0], yd))) return false;
+    mds.push_back(md);
     srcs.push_back(s);
   }
   if (srcs.empty()) return false;
   memory::desc dst_md = DenseLike(mds[0], yd);
-  if (ChannelBlock(dst_md) != block) return false;
+  if (dst_md == PlainDesc(yd)) return false;
   dnnl::concat::primitive_desc pd;
   try {
     pd = dnnl::concat::primitive_desc(dst_md, 1, mds, c.engine());
