@@ -67,7 +67,7 @@ fi
 if [[ $what == bench || $what == all ]]; then
   rm -f "$OUT/ridge.jsonl"
   # Where the time goes (eager, per step) for the models furthest from torch.compile.
-  for m in resnet50 mobilenet_v2; do
+  for m in resnet50 mobilenet_v2 efficientnet_b0; do
     $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch 1 --runs 50 --profile 12 2>&1 | tail -14
   done
   for m in resnet18 resnet50 mobilenet_v2 efficientnet_b0 convnext_tiny yolov8n; do

@@ -22,7 +22,7 @@ Tensor RandTensor(std::vector<int64_t> dims, uint32_t seed) {
 
 // Runs op on the GPU (activations given, constants baked in) and on the reference kernel.
 void Check(const std::string& op, std::vector<Tensor> acts, std::vector<Tensor> consts, Attrs attrs,
-           Precision precision, double atol, double rtol) {
+           Precision precision, double atol, double rtol, int pointwise = 0) {
   std::string why;
   if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped";
   std::vector<Input> ins;
@@ -42,6 +42,7 @@ void Check(const std::string& op, std::vector<Tensor> acts, std::vector<Tensor> 
   EngineOptions options;
   options.precision = precision;
   options.guard_bytes = 64;
+  options.pointwise_conv_backend = pointwise;
   auto engine = Engine::Build(g.graph, options);
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   std::map<std::string, Tensor> feed;
@@ -71,6 +72,15 @@ TEST_P(CudaKernel, ConvOddChannelsPadsStrides) {
   Attrs a{{"pads", AInts({1, 1, 1, 1})}, {"strides", AInts({2, 2})}};
   Check("Conv", {RandTensor({3, 5, 13, 11}, 1)}, {RandTensor({7, 5, 3, 3}, 2), RandTensor({7}, 3)},
         a, GetParam().p, GetParam().atol * 5, GetParam().rtol * 5);
+}
+
+TEST_P(CudaKernel, PointwiseConvBothBackends) {
+  for (int backend : {1, 2}) {
+    SCOPED_TRACE(backend == 1 ? "cuDNN" : "cuBLASLt");
+    Check("Conv", {RandTensor({3, 13, 7, 5}, 32)},
+          {RandTensor({11, 13, 1, 1}, 33), RandTensor({11}, 34)}, {}, GetParam().p,
+          GetParam().atol * 5, GetParam().rtol * 5, backend);
+  }
 }
 
 TEST_P(CudaKernel, DepthwiseConv) {
@@ -130,6 +140,11 @@ TEST_P(CudaKernel, Unary) {
 TEST_P(CudaKernel, Softmax) {
   Check("Softmax", {RandTensor({3, 4, 1001}, 19)}, {}, {}, GetParam().p, GetParam().atol,
         GetParam().rtol);
+}
+
+TEST_P(CudaKernel, SoftmaxMiddleAxis) {
+  Check("Softmax", {RandTensor({2, 16, 4, 37}, 31)}, {}, {{"axis", AInt(1)}}, GetParam().p,
+        GetParam().atol, GetParam().rtol);
 }
 
 TEST_P(CudaKernel, Transpose) {

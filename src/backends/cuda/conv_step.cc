@@ -20,6 +20,10 @@ struct ConvState {
   cudnnActivationDescriptor_t act = nullptr;
   cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
   size_t ws = 0;
+  // 1x1 stride-1 convolutions are also plain GEMMs over NHWC rows; cuBLASLt (split-K for the
+  // few rows of small feature maps) is timed against cuDNN at build and the faster one runs.
+  std::shared_ptr<LtGemm> lt;
+  bool use_lt = false;
   ~ConvState() {
     if (x) cudnnDestroyTensorDescriptor(x);
     if (y) cudnnDestroyTensorDescriptor(y);
@@ -115,7 +119,23 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
   bool cudnn_relu = false, epilogue = false;
   kernels::ActParams act;
   ir::ValueId z_val = ir::kNoValue;
-  if (ir::NodeId c = SoleConsumer(y_val); c != ir::kNoNode) {
+  // SiLU as exported by PyTorch: y feeds a Sigmoid and a Mul(y, sigmoid(y)) and nothing else.
+  if (const ir::Value& yv = g.value(y_val); !yv.is_graph_output && yv.consumers.size() == 2) {
+    ir::NodeId c0 = yv.consumers[0], c1 = yv.consumers[1];
+    if (g.node(c0).op_type == "Mul") std::swap(c0, c1);
+    const ir::Node &sig = g.node(c0), &mul = g.node(c1);
+    if (sig.op_type == "Sigmoid" && mul.op_type == "Mul" && mul.inputs.size() == 2 &&
+        SoleConsumer(sig.outputs[0]) == c1 &&
+        ((mul.inputs[0] == y_val && mul.inputs[1] == sig.outputs[0]) ||
+         (mul.inputs[1] == y_val && mul.inputs[0] == sig.outputs[0]))) {
+      epilogue = true;
+      act.act = kernels::Act::kSilu;
+      fused[c0] = fused[c1] = true;
+      stats.fused_nodes += 2;
+      y_val = mul.outputs[0];
+    }
+  }
+  if (ir::NodeId c = SoleConsumer(y_val); !epilogue && c != ir::kNoNode) {
     const ir::Node& cn = g.node(c);
     bool ok = false;
     kernels::ActParams p = ActOf(g, c, &ok);
@@ -289,23 +309,61 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
   };
   const kernels::ActParams epi_act = act;
   const int64_t channels = k;
-  step.launch = [self, st, xb, yb, zb, w_buf, b_buf, fused_relu, use_epi, bias, epi_act, y_elems,
-                 channels](cudaStream_t s) {
+  // One convolution call through cuDNN with the given workspace (run and build-time timing).
+  auto run_cudnn = [self, st, xb, yb, zb, w_buf, b_buf, fused_relu, use_epi, bias, epi_act, y_elems,
+                    channels](void* ws, cudaStream_t s) {
     const float one = 1.f, zero = 0.f;
     if (fused_relu) {
       const float alpha2 = zb >= 0 ? 1.f : 0.f;
       cudnnConvolutionBiasActivationForward(
-          self->cudnn, &one, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf), st->conv, st->algo,
-          self->workspace, st->ws, &alpha2, st->y, zb >= 0 ? self->Ptr(zb) : self->Ptr(yb),
-          st->bias, self->Ptr(b_buf), st->act, st->y, self->Ptr(yb));
+          self->cudnn, &one, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf), st->conv, st->algo, ws,
+          st->ws, &alpha2, st->y, zb >= 0 ? self->Ptr(zb) : self->Ptr(yb), st->bias,
+          self->Ptr(b_buf), st->act, st->y, self->Ptr(yb));
       return;
     }
     cudnnConvolutionForward(self->cudnn, &one, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf),
-                            st->conv, st->algo, self->workspace, st->ws, &zero, st->y,
-                            self->Ptr(yb));
+                            st->conv, st->algo, ws, st->ws, &zero, st->y, self->Ptr(yb));
     if (bias || use_epi)
       kernels::LaunchBiasAct(self->half, self->Ptr(yb), bias ? self->Ptr(b_buf) : nullptr, y_elems,
                              channels, 1, epi_act, s);
+  };
+  auto run_lt = [self, st, xb, yb, zb, w_buf, use_epi, epi_act, y_elems, channels](cudaStream_t s) {
+    self->LaunchLt(*st->lt, self->Ptr(w_buf), self->Ptr(xb), zb >= 0 ? self->Ptr(zb) : nullptr,
+                   self->Ptr(yb), s);
+    if (use_epi)
+      kernels::LaunchBiasAct(self->half, self->Ptr(yb), nullptr, y_elems, channels, 1, epi_act, s);
+  };
+  const bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 && pads[0] == 0 &&
+                         pads[1] == 0 && group == 1;
+  if (pointwise) {
+    RIDGE_ASSIGN_OR_RETURN(
+        st->lt, MakeLtGemm(NumElements(x.dims) / cg, k, cg, /*trans_w=*/true,
+                           has_bias ? Ptr(b_buf) : nullptr, cudnn_relu, 1.f, zb >= 0 ? 1.f : 0.f));
+  }
+  auto find = std::move(step.prepare);
+  step.prepare = [self, st, find, run_cudnn, run_lt]() -> Status {
+    RIDGE_RETURN_IF_ERROR(find());
+    if (!st->lt) return Status::Ok();
+    if (self->options.pointwise_conv_backend != 0) {
+      st->use_lt = self->options.pointwise_conv_backend == 2;
+      return Status::Ok();
+    }
+    void* ws = nullptr;
+    if (st->ws) RIDGE_CUDA(cudaMalloc(&ws, st->ws));
+    auto t_cudnn = self->TimeOnStream([&](cudaStream_t s) { run_cudnn(ws, s); });
+    auto t_lt = self->TimeOnStream(run_lt);
+    if (ws) cudaFree(ws);
+    RIDGE_RETURN_IF_ERROR(t_cudnn.status());
+    RIDGE_RETURN_IF_ERROR(t_lt.status());
+    st->use_lt = *t_lt < *t_cudnn;
+    if (st->use_lt) self->stats.step_kinds["(of which 1x1 conv on cuBLASLt)"]++;
+    return Status::Ok();
+  };
+  step.launch = [self, st, run_cudnn, run_lt](cudaStream_t s) {
+    if (st->use_lt)
+      run_lt(s);
+    else
+      run_cudnn(self->workspace, s);
   };
   std::vector<int32_t> reads = {x.buf};
   if (zb >= 0) reads.push_back(zb);

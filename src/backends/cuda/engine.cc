@@ -180,6 +180,24 @@ Result<Ref> Engine::Impl::Get(ir::ValueId v, bool want_nhwc) {
   return dst;
 }
 
+Result<double> Engine::Impl::TimeOnStream(const std::function<void(cudaStream_t)>& launch) {
+  cudaEvent_t a, b;
+  RIDGE_CUDA(cudaEventCreate(&a));
+  RIDGE_CUDA(cudaEventCreate(&b));
+  launch(stream);  // warm-up
+  cudaEventRecord(a, stream);
+  for (int i = 0; i < 5; ++i) launch(stream);
+  cudaEventRecord(b, stream);
+  Status st = CudaStatus(cudaEventSynchronize(b), "timing a candidate kernel");
+  float ms = 0;
+  cudaEventElapsedTime(&ms, a, b);
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  RIDGE_RETURN_IF_ERROR(st);
+  RIDGE_RETURN_IF_ERROR(CudaStatus(cudaGetLastError(), "candidate kernel"));
+  return ms / 5.0;
+}
+
 std::string Engine::Impl::WhyUnsupported(ir::NodeId id) const {
   // clang-format off
   static const char* kSupported[] = {

@@ -26,6 +26,9 @@ struct EngineOptions {
   bool use_cuda_graph = true;
   // Bytes after each arena buffer filled with a pattern and checked by Run (tests).
   int64_t guard_bytes = 0;
+  // 1x1 stride-1 convolutions: 0 = time cuDNN against cuBLASLt at build and keep the faster,
+  // 1 = always cuDNN, 2 = always cuBLASLt (tests cover both paths).
+  int32_t pointwise_conv_backend = 0;
   // Largest cuDNN workspace an algorithm may use.
   int64_t max_workspace_bytes = int64_t{256} << 20;
 };

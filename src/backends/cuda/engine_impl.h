@@ -41,6 +41,16 @@ struct Step {
   std::string node;  // the ONNX node it runs (the first one, when several are fused)
 };
 
+// A cuBLASLt GEMM, row-major Y[M,N] = alpha * A[M,K] * W + beta * C (+ bias, ReLU epilogue),
+// W stored [N,K] (trans_w) or [K,N].
+struct LtGemm {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+  float alpha = 1.f, beta = 0.f;
+  ~LtGemm();
+};
+
 struct Engine::Impl {
   EngineOptions options;
   bool half = false;
@@ -90,6 +100,13 @@ struct Engine::Impl {
   ir::NodeId SoleConsumer(ir::ValueId v) const;
 
   // --- per-op builders (return Unsupported when this engine cannot run the node) ---------
+  Result<std::shared_ptr<LtGemm>> MakeLtGemm(int64_t m, int64_t n, int64_t k, bool trans_w,
+                                             void* bias, bool relu, float alpha, float beta);
+  void LaunchLt(const LtGemm& g, const void* w, const void* a, const void* c, void* y,
+                cudaStream_t s) const;
+  // Mean milliseconds of `launch` over a few runs on the engine's stream (build-time choices).
+  Result<double> TimeOnStream(const std::function<void(cudaStream_t)>& launch);
+
   Status BuildConv(ir::NodeId id);
   Status BuildGemm(ir::NodeId id);
   Status BuildOther(ir::NodeId id);

@@ -7,22 +7,63 @@
 #include "backends/cuda/engine_impl.h"
 
 namespace ridge::cuda {
-namespace {
+LtGemm::~LtGemm() {
+  if (desc) cublasLtMatmulDescDestroy(desc);
+  if (a) cublasLtMatrixLayoutDestroy(a);
+  if (b) cublasLtMatrixLayoutDestroy(b);
+  if (c) cublasLtMatrixLayoutDestroy(c);
+}
 
-struct LtState {
-  cublasLtMatmulDesc_t desc = nullptr;
-  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
-  cublasLtMatmulAlgo_t algo{};
-  float alpha = 1.f;
-  ~LtState() {
-    if (desc) cublasLtMatmulDescDestroy(desc);
-    if (a) cublasLtMatrixLayoutDestroy(a);
-    if (b) cublasLtMatrixLayoutDestroy(b);
-    if (c) cublasLtMatrixLayoutDestroy(c);
+Result<std::shared_ptr<LtGemm>> Engine::Impl::MakeLtGemm(int64_t m, int64_t n, int64_t k,
+                                                         bool trans_w, void* bias, bool relu,
+                                                         float alpha, float beta) {
+  auto st = std::make_shared<LtGemm>();
+  st->alpha = alpha;
+  st->beta = beta;
+  const cudaDataType_t dt = half ? CUDA_R_16F : CUDA_R_32F;
+  RIDGE_CUBLAS(cublasLtMatmulDescCreate(&st->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  cublasOperation_t op_w = trans_w ? CUBLAS_OP_T : CUBLAS_OP_N, op_n = CUBLAS_OP_N;
+  RIDGE_CUBLAS(
+      cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_w, sizeof(op_w)));
+  RIDGE_CUBLAS(
+      cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof(op_n)));
+  cublasLtEpilogue_t epi = bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+                                : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
+  RIDGE_CUBLAS(
+      cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
+  if (bias) {
+    RIDGE_CUBLAS(cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                                sizeof(bias)));
   }
-};
+  // Column-major views: weight [N,K] (op T of a stored [N,K] row-major when trans_w),
+  // activation [K,M], output [N,M].
+  if (trans_w)
+    RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->a, dt, k, n, k));
+  else
+    RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->a, dt, n, k, n));
+  RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->b, dt, k, m, k));
+  RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->c, dt, n, m, n));
+  cublasLtMatmulPreference_t pref;
+  RIDGE_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
+  size_t ws = static_cast<size_t>(lt_workspace_bytes);
+  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
+                                       sizeof(ws));
+  cublasLtMatmulHeuristicResult_t heur{};
+  int found = 0;
+  cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(lt, st->desc, st->a, st->b, st->c, st->c, pref,
+                                                     1, &heur, &found);
+  cublasLtMatmulPreferenceDestroy(pref);
+  RIDGE_CUBLAS(hs);
+  if (found == 0) return Unsupported("cuBLASLt has no algorithm for this GEMM");
+  st->algo = heur.algo;
+  return st;
+}
 
-}  // namespace
+void Engine::Impl::LaunchLt(const LtGemm& g, const void* w, const void* a, const void* c, void* y,
+                            cudaStream_t s) const {
+  cublasLtMatmul(lt, g.desc, &g.alpha, w, g.a, a, g.b, &g.beta, c ? c : y, g.c, y, g.c, &g.algo,
+                 lt_workspace, static_cast<size_t>(lt_workspace_bytes), s);
+}
 
 Status Engine::Impl::BuildGemm(ir::NodeId id) {
   const ir::Graph& g = *graph;
@@ -84,56 +125,13 @@ Status Engine::Impl::BuildGemm(ir::NodeId id) {
     RIDGE_ASSIGN_OR_RETURN(b_buf, Upload(scaled));
   }
 
-  auto st = std::make_shared<LtState>();
-  st->alpha = alpha;
-  const cudaDataType_t dt = half ? CUDA_R_16F : CUDA_R_32F;
-  RIDGE_CUBLAS(cublasLtMatmulDescCreate(&st->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-  cublasOperation_t op_w = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, op_n = CUBLAS_OP_N;
-  RIDGE_CUBLAS(
-      cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_w, sizeof(op_w)));
-  RIDGE_CUBLAS(
-      cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof(op_n)));
-  cublasLtEpilogue_t epi = b_buf >= 0
-                               ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
-                               : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
-  RIDGE_CUBLAS(
-      cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
-  if (b_buf >= 0) {
-    void* bias_ptr = Ptr(b_buf);
-    RIDGE_CUBLAS(cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
-                                                &bias_ptr, sizeof(bias_ptr)));
-  }
-  // Column-major views: weight [N,K] (op T of stored [K,N] when transB) , activation [K,M].
-  if (trans_b)
-    RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->a, dt, k, n, k));
-  else
-    RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->a, dt, n, k, n));
-  RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->b, dt, k, m, k));
-  RIDGE_CUBLAS(cublasLtMatrixLayoutCreate(&st->c, dt, n, m, n));
-
-  cublasLtMatmulPreference_t pref;
-  RIDGE_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
-  size_t ws = static_cast<size_t>(lt_workspace_bytes);
-  cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
-                                       sizeof(ws));
-  cublasLtMatmulHeuristicResult_t heur{};
-  int found = 0;
-  cublasStatus_t hs = cublasLtMatmulAlgoGetHeuristic(lt, st->desc, st->a, st->b, st->c, st->c, pref,
-                                                     1, &heur, &found);
-  cublasLtMatmulPreferenceDestroy(pref);
-  RIDGE_CUBLAS(hs);
-  if (found == 0) return Unsupported("cuBLASLt has no algorithm for this GEMM");
-  st->algo = heur.algo;
-
+  RIDGE_ASSIGN_OR_RETURN(
+      auto st, MakeLtGemm(m, n, k, trans_b, b_buf >= 0 ? Ptr(b_buf) : nullptr, relu, alpha, 0.f));
   Impl* self = this;
   const int32_t ab = a.buf, yb = y.buf;
   AddStep(Step{"gemm_lt",
                [self, st, ab, yb, w_buf](cudaStream_t s) {
-                 const float zero = 0.f;
-                 cublasLtMatmul(self->lt, st->desc, &st->alpha, self->Ptr(w_buf), st->a,
-                                self->Ptr(ab), st->b, &zero, self->Ptr(yb), st->c, self->Ptr(yb),
-                                st->c, &st->algo, self->lt_workspace,
-                                static_cast<size_t>(self->lt_workspace_bytes), s);
+                 self->LaunchLt(*st, self->Ptr(w_buf), self->Ptr(ab), nullptr, self->Ptr(yb), s);
                },
                nullptr},
           {a.buf}, {y.buf});

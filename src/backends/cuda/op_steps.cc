@@ -291,25 +291,40 @@ Status Engine::Impl::BuildOther(ir::NodeId id) {
   if (op == "Softmax") {
     RIDGE_ASSIGN_OR_RETURN(Ref x, Get(node.inputs[0], false));
     const int64_t r = static_cast<int64_t>(x.dims.size());
-    int64_t axis = node.GetInt("axis", g.opset_version >= 13 || g.opset_version == 0 ? -1 : 1);
+    const bool modern = g.opset_version >= 13 || g.opset_version == 0;
+    int64_t axis = node.GetInt("axis", modern ? -1 : 1);
     if (axis < 0) axis += r;
-    int64_t cols = 1;
-    if (g.opset_version >= 13 || g.opset_version == 0) {
-      if (axis != r - 1) return Unsupported("Softmax over a non-last axis on the GPU");
-      cols = x.dims.back();
-    } else {
-      for (int64_t i = axis; i < r; ++i) cols *= x.dims[static_cast<size_t>(i)];
+    if (axis < 0 || axis >= r) return InvalidModel("Softmax axis out of range");
+    // opset < 13 normalizes the flattened [axis, rank) block; 13+ one axis.
+    int64_t outer = 1, len = 1, inner = 1;
+    for (int64_t i = 0; i < r; ++i) {
+      const int64_t d = x.dims[static_cast<size_t>(i)];
+      if (i < axis)
+        outer *= d;
+      else if (i == axis || !modern)
+        len *= d;
+      else
+        inner *= d;
     }
     Ref y = Define(node.outputs[0], false);
-    const int64_t rows = cols ? NumElements(x.dims) / cols : 0;
     const int32_t xb = x.buf, yb = y.buf;
-    AddStep(Step{"softmax",
-                 [self, h, xb, yb, rows, cols](cudaStream_t s) {
-                   kernels::LaunchSoftmax(h, self->Ptr(xb), self->Ptr(yb), rows, cols, s);
-                 }},
-            {xb}, {yb});
+    if (inner == 1) {
+      AddStep(Step{"softmax",
+                   [self, h, xb, yb, outer, len](cudaStream_t s) {
+                     kernels::LaunchSoftmax(h, self->Ptr(xb), self->Ptr(yb), outer, len, s);
+                   }},
+              {xb}, {yb});
+    } else {
+      AddStep(Step{"softmax_strided",
+                   [self, h, xb, yb, outer, len, inner](cudaStream_t s) {
+                     kernels::LaunchSoftmaxStrided(h, self->Ptr(xb), self->Ptr(yb), outer, len,
+                                                   inner, s);
+                   }},
+              {xb}, {yb});
+    }
     return Status::Ok();
   }
+
   if (op == "Concat" || op == "Slice" || op == "Split" || op == "Resize") return BuildMovement(id);
 
   if (op == "LayerNormalization") {

@@ -42,7 +42,37 @@ __global__ void softmax_kernel(const T* x, T* y, int64_t cols) {
     Store(y, base + j, __expf(Load(x, base + j) - m) * inv);
 }
 
+template <typename T>
+__global__ void softmax_strided_kernel(const T* x, T* y, int64_t outer, int64_t axis,
+                                       int64_t inner) {
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < outer * inner;
+       i += int64_t{gridDim.x} * blockDim.x) {
+    const int64_t base = (i / inner) * axis * inner + i % inner;
+    float m = -FLT_MAX;
+    for (int64_t k = 0; k < axis; ++k) m = fmaxf(m, Load(x, base + k * inner));
+    float sum = 0.f;
+    for (int64_t k = 0; k < axis; ++k) sum += __expf(Load(x, base + k * inner) - m);
+    const float inv = 1.f / sum;
+    for (int64_t k = 0; k < axis; ++k)
+      Store(y, base + k * inner, __expf(Load(x, base + k * inner) - m) * inv);
+  }
+}
+
 }  // namespace
+
+void LaunchSoftmaxStrided(bool half, const void* x, void* y, int64_t outer, int64_t axis,
+                          int64_t inner, cudaStream_t s) {
+  const int64_t n = outer * inner;
+  if (n <= 0 || axis <= 0) return;
+  int64_t b = (n + 255) / 256;
+  const unsigned blocks = static_cast<unsigned>(b > 132 * 16 ? 132 * 16 : b);
+  if (half)
+    softmax_strided_kernel<<<blocks, 256, 0, s>>>(static_cast<const __half*>(x),
+                                                  static_cast<__half*>(y), outer, axis, inner);
+  else
+    softmax_strided_kernel<<<blocks, 256, 0, s>>>(static_cast<const float*>(x),
+                                                  static_cast<float*>(y), outer, axis, inner);
+}
 
 void LaunchSoftmax(bool half, const void* x, void* y, int64_t rows, int64_t cols, cudaStream_t s) {
   if (rows <= 0) return;
