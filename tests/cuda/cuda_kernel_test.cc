@@ -120,6 +120,11 @@ TEST_P(CudaKernel, GlobalAveragePool) {
         GetParam().rtol);
 }
 
+TEST_P(CudaKernel, GlobalAveragePoolLargeMapFewChannels) {
+  Check("GlobalAveragePool", {RandTensor({2, 37, 61, 67}, 35)}, {}, {}, GetParam().p,
+        GetParam().atol, GetParam().rtol);
+}
+
 TEST_P(CudaKernel, AddBroadcastConstant) {
   Check("Add", {RandTensor({2, 3, 5, 7}, 14)}, {RandTensor({3, 1, 1}, 15)}, {}, GetParam().p,
         GetParam().atol, GetParam().rtol);

@@ -217,12 +217,15 @@ Status Engine::Impl::BuildOther(ir::NodeId id) {
     if (x.dims.size() != 4) return Unsupported("GlobalAveragePool on a non 4-D tensor");
     Ref y = Define(node.outputs[0], true);
     const int64_t n = x.dims[0], c = x.dims[1], hw = x.dims[2] * x.dims[3];
+    const int32_t pb = NewBuffer(n * kernels::GlobalAvgPoolChunks(hw) * c * 4);  // fp32 partials
     const int32_t xb = x.buf, yb = y.buf;
     AddStep(Step{"global_avg_pool_nhwc",
-                 [self, h, xb, yb, n, hw, c](cudaStream_t s) {
-                   kernels::LaunchGlobalAvgPoolNhwc(h, self->Ptr(xb), self->Ptr(yb), n, hw, c, s);
+                 [self, h, xb, yb, pb, n, hw, c](cudaStream_t s) {
+                   kernels::LaunchGlobalAvgPoolNhwc(h, self->Ptr(xb), self->Ptr(yb),
+                                                    static_cast<float*>(self->Ptr(pb)), n, hw, c,
+                                                    s);
                  }},
-            {xb}, {yb});
+            {xb}, {yb, pb});
     return Status::Ok();
   }
 

@@ -48,13 +48,32 @@ __global__ void pool_nhwc_kernel(const T* x, T* y, PoolParams p) {
 }
 
 template <typename T>
-__global__ void global_avg_pool_nhwc_kernel(const T* x, T* y, int64_t n, int64_t hw, int64_t c) {
+__global__ void global_avg_pool_partial_kernel(const T* x, float* partial, int64_t hw, int64_t c,
+                                               int64_t chunks, int64_t per_chunk) {
+  __shared__ float sum[8][33];
+  const int64_t cgroups = (c + 31) / 32;
+  const int64_t b = blockIdx.x / cgroups, ch = (blockIdx.x % cgroups) * 32 + (threadIdx.x & 31);
+  const int64_t row = threadIdx.x >> 5, chunk = blockIdx.y;
+  const int64_t begin = chunk * per_chunk, end = min(hw, begin + per_chunk);
+  float acc = 0.f;
+  if (ch < c)
+    for (int64_t k = begin + row; k < end; k += 8) acc += Load(x, (b * hw + k) * c + ch);
+  sum[row][threadIdx.x & 31] = acc;
+  __syncthreads();
+  if (row == 0 && ch < c) {
+    for (int r = 1; r < 8; ++r) acc += sum[r][threadIdx.x & 31];
+    partial[(b * chunks + chunk) * c + ch] = acc;
+  }
+}
+
+template <typename T>
+__global__ void global_avg_pool_final_kernel(const float* partial, T* y, int64_t n, int64_t hw,
+                                             int64_t c, int64_t chunks) {
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n * c;
        i += int64_t{gridDim.x} * blockDim.x) {
-    int64_t ch = i % c, b = i / c;
-    const T* base = x + b * hw * c + ch;
+    const int64_t ch = i % c, b = i / c;
     float acc = 0.f;
-    for (int64_t k = 0; k < hw; ++k) acc += Load(base, k * c);
+    for (int64_t k = 0; k < chunks; ++k) acc += partial[(b * chunks + k) * c + ch];
     Store(y, i, acc / static_cast<float>(hw));
   }
 }
@@ -76,14 +95,26 @@ void LaunchPoolNhwc(bool half, const void* x, void* y, const PoolParams& p, cuda
                                                    static_cast<float*>(y), p);
 }
 
-void LaunchGlobalAvgPoolNhwc(bool half, const void* x, void* y, int64_t n, int64_t hw, int64_t c,
-                             cudaStream_t s) {
-  if (half)
-    global_avg_pool_nhwc_kernel<<<Blocks(n * c), 256, 0, s>>>(static_cast<const __half*>(x),
-                                                              static_cast<__half*>(y), n, hw, c);
-  else
-    global_avg_pool_nhwc_kernel<<<Blocks(n * c), 256, 0, s>>>(static_cast<const float*>(x),
-                                                              static_cast<float*>(y), n, hw, c);
+int64_t GlobalAvgPoolChunks(int64_t hw) {
+  const int64_t chunks = (hw + 255) / 256;  // ~256 rows of H*W per block
+  return chunks < 1 ? 1 : (chunks > 64 ? 64 : chunks);
+}
+
+void LaunchGlobalAvgPoolNhwc(bool half, const void* x, void* y, float* partial, int64_t n,
+                             int64_t hw, int64_t c, cudaStream_t s) {
+  const int64_t chunks = GlobalAvgPoolChunks(hw), per = (hw + chunks - 1) / chunks;
+  const dim3 grid(static_cast<unsigned>(n * ((c + 31) / 32)), static_cast<unsigned>(chunks));
+  if (half) {
+    global_avg_pool_partial_kernel<<<grid, 256, 0, s>>>(static_cast<const __half*>(x), partial, hw,
+                                                        c, chunks, per);
+    global_avg_pool_final_kernel<<<Blocks(n * c), 256, 0, s>>>(partial, static_cast<__half*>(y), n,
+                                                               hw, c, chunks);
+  } else {
+    global_avg_pool_partial_kernel<<<grid, 256, 0, s>>>(static_cast<const float*>(x), partial, hw,
+                                                        c, chunks, per);
+    global_avg_pool_final_kernel<<<Blocks(n * c), 256, 0, s>>>(partial, static_cast<float*>(y), n,
+                                                               hw, c, chunks);
+  }
 }
 
 }  // namespace ridge::cuda::kernels

@@ -17,8 +17,12 @@ struct PoolParams {
 
 void LaunchPoolNhwc(bool half, const void* x, void* y, const PoolParams& p, cudaStream_t s);
 
-// [N, H*W, C] -> [N, C]: the mean over H*W (GlobalAveragePool on NHWC).
-void LaunchGlobalAvgPoolNhwc(bool half, const void* x, void* y, int64_t n, int64_t hw, int64_t c,
-                             cudaStream_t s);
+// [N, H*W, C] -> [N, C]: the mean over H*W (GlobalAveragePool on NHWC). Two passes: blocks of
+// 32 channels x 8 rows sum `chunks` slices of H*W into fp32 `partial` (n * chunks * c floats),
+// then one thread per (n, c) adds the slices. Large maps with few channels (EfficientNet's
+// 112x112x32) get many blocks instead of 32 threads.
+int64_t GlobalAvgPoolChunks(int64_t hw);
+void LaunchGlobalAvgPoolNhwc(bool half, const void* x, void* y, float* partial, int64_t n,
+                             int64_t hw, int64_t c, cudaStream_t s);
 
 }  // namespace ridge::cuda::kernels
