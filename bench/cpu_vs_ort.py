@@ -40,6 +40,9 @@ def stats(samples_ms, batch):
             "runs": int(len(s)), "throughput_per_s": batch * len(s) / (s.sum() / 1000.0)}
 
 
+ORT_SPIN = ["0"]
+
+
 def combine(rounds):
     """Per-round stats -> one: median of round medians, overall min, worst CV."""
     ok = [r for r in rounds if "median" in r]
@@ -59,6 +62,9 @@ def bench_ort(path, batch, threads, warmup_ms, duration_s):
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
+    # The counterpart of ridge's OMP_WAIT_POLICY=passive: ORT's pool spins by default too, and
+    # on a shared machine that halves its speed (resnet50 136 -> 78 ms, same minute).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", ORT_SPIN[0])
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
     rng = np.random.RandomState(0)
     feeds = {}
@@ -83,7 +89,11 @@ def bench_ridge(ridge, path, batch, threads, warmup_ms, duration_s):
     cmd = [ridge, "bench", str(path), "--device", "cpu", "--batch", str(batch), "--threads",
            str(threads), "--warmup-ms", str(warmup_ms), "--duration-s", str(duration_s),
            "--json", out]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    env = dict(os.environ)
+    # libgomp's default spin-wait burns the cores a preempted peer thread needs: on this shared
+    # 2-core machine yolov8n took ~1 s instead of ~0.11 s (docs/cpu_backend.md, Threads).
+    env.setdefault("OMP_WAIT_POLICY", "passive")
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
         return {"error": (r.stderr or r.stdout).strip().splitlines()[-1:]}
     j = json.loads(Path(out).read_text())
@@ -114,9 +124,15 @@ def main():
     ap.add_argument("--duration-s", type=float, default=3)
     ap.add_argument("--only", default="")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--spin", action="store_true",
+                    help="let both sides spin-wait (ORT allow_spinning=1, OMP_WAIT_POLICY "
+                    "unset); default: both passive, which suits a shared machine")
     ap.add_argument("--out", default=str(REPO / "bench/results/cpu_vs_ort"))
     args = ap.parse_args()
     names = args.only.split(",") if args.only else ZOO
+    if args.spin:
+        ORT_SPIN[0] = "1"
+        os.environ["OMP_WAIT_POLICY"] = "active"
     rows = []
     for name in names:
         path = Path(args.models) / f"{name}.onnx"
@@ -143,6 +159,8 @@ def main():
         "ridge": subprocess.run([args.ridge, "version"], capture_output=True,
                                 text=True).stdout.strip(),
         "rounds": args.rounds,
+        "ort_allow_spinning": ORT_SPIN[0],
+        "ridge_env": {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "passive")},
         "command": " ".join(shlex.quote(a) for a in sys.argv),
         "load_average_1_5_15": list(os.getloadavg()),  # other work on the machine skews both
     }
@@ -151,7 +169,8 @@ def main():
     md = [f"# Ridgeline CPU vs onnxruntime ({meta['date']})", "",
           f"Device: {meta['device']}, {meta['cores']} cores, {args.threads} threads, batch "
           f"{args.batch}. onnxruntime {meta['onnxruntime']} (ORT_ENABLE_ALL); {meta['ridge']}.",
-          f"Command: `{meta['command']}`",
+          f"Command: `{meta['command']}` (ridge with OMP_WAIT_POLICY="
+          f"{meta['ridge_env']['OMP_WAIT_POLICY']}, ORT allow_spinning={ORT_SPIN[0]})",
           f"Load average at the end (1/5/15 min): {meta['load_average_1_5_15']}", "",
           f"Each model: {args.rounds} alternating rounds per side; median of round medians, "
           "min over all runs, CV = worst round.", "",
