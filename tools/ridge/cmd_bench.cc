@@ -18,6 +18,11 @@
 #include "runtime/session.h"
 
 namespace ridge::cli {
+#ifdef RIDGE_HAVE_CUDA
+// cmd_bench_cuda.cc: the CUDA engine's timing (graph replay, CUDA events).
+Status BenchCuda(const std::string& model, int64_t batch, const std::string& precision,
+                 int64_t iterations, const std::string& json_path);
+#endif
 namespace {
 
 struct BenchFlags {
@@ -27,7 +32,8 @@ struct BenchFlags {
   int threads = 0;
   double warmup_ms = 200;
   double duration_s = 3;
-  int64_t iterations = 0;  // 0: at least 200 runs or duration_s, whichever comes first
+  int64_t iterations = 0;          // 0: at least 200 runs or duration_s, whichever comes first
+  std::string precision = "fp16";  // --device cuda only
   std::string json_path;
   bool profile = false;
   bool progress = false;
@@ -71,6 +77,12 @@ std::vector<LayerRow> JoinProfile(const runtime::CpuSession& session,
 }
 
 Status Bench(const BenchFlags& f) {
+#ifdef RIDGE_HAVE_CUDA
+  if (f.device == "cuda") {
+    if (f.batch <= 0) return InvalidArgument("--batch must be positive");
+    return BenchCuda(f.model, f.batch, f.precision, f.iterations, f.json_path);
+  }
+#endif
   if (f.device != "cpu") {
     return Unsupported("--device " + f.device + ": this build benchmarks the cpu backend only");
   }
@@ -200,6 +212,7 @@ Command RegisterBench(CLI::App& parent) {
   app->add_option("model", f->model, "ONNX model file")->required();
   app->add_option("--device", f->device, "cpu (default; the GPU backend is separate)");
   app->add_option("--batch", f->batch, "Batch size (default 1)");
+  app->add_option("--precision", f->precision, "fp16 (default) or fp32; --device cuda only");
   app->add_option("--threads", f->threads, "Intra-op threads (default: all cores)");
   app->add_option("--warmup-ms", f->warmup_ms, "Warm-up time (default 200; at least 20 runs)");
   app->add_option("--duration-s", f->duration_s,
