@@ -195,6 +195,17 @@ Status Compiler::Compile() {
     const ops::OpDef* def = node.domain.empty() || node.domain == "ai.onnx"
                                 ? ops::FindOp(node.domain, node.op_type)
                                 : nullptr;
+    // Compilation goes on past unsupported nodes so that all of them are reported at once;
+    // nodes downstream of one have inputs without a slot and must not be built (the builders
+    // assume every input has one). Only their own support is checked.
+    bool inputs_ready = true;
+    for (ir::ValueId in : node.inputs) {
+      if (in != ir::kNoValue && slot_of_value_[in] < 0) inputs_ready = false;
+    }
+    if (!inputs_ready) {
+      if (def == nullptr || def->reference == nullptr) unsupported.push_back(node.Describe(id));
+      continue;
+    }
     if (node.domain.empty() || node.domain == "ai.onnx") {
       RIDGE_RETURN_IF_ERROR_CTX(BuildNode(id, &handled), node.Describe(id));
     }
