@@ -17,9 +17,16 @@ if [ ! -f $build/build.ninja ]; then
     -DRIDGE_FUZZ=ON -DRIDGE_BUILD_TESTS=OFF > $build.configure.log 2>&1 ||
     { cat $build.configure.log; exit 1; }
 fi
+# The target list is read once: `ninja ... | grep -q` under pipefail fails at random when grep
+# exits early and ninja gets SIGPIPE, which silently dropped harnesses.
+targets="$(ninja -C $build -t targets all 2>/dev/null)"
 available=()
 for h in "${harnesses[@]}"; do
-  if ninja -C $build -t targets all 2>/dev/null | grep -q "^$h:"; then available+=("$h"); fi
+  if grep -q "^$h:" <<<"$targets"; then
+    available+=("$h")
+  else
+    echo "fuzz: $h is not a target of this build (skipped)"
+  fi
 done
 echo "fuzz: building ${available[*]} (clang, ASan+UBSan)"
 ninja -C $build -j"$(nproc)" "${available[@]}" > $build.build.log 2>&1 || { tail -40 $build.build.log; exit 1; }
