@@ -46,7 +46,7 @@ APT_PACKAGES=(
   cmake ninja-build g++ clang clang-format libclang-rt-14-dev git ca-certificates
   # C++ libraries
   libprotobuf-dev protobuf-compiler libonnx-dev libdnnl-dev nlohmann-json3-dev libcli11-dev
-  libfmt-dev libgtest-dev libbenchmark-dev libturbojpeg0-dev libpng-dev
+  libfmt-dev libgtest-dev libbenchmark-dev libturbojpeg0-dev libpng-dev libhalide14-0-dev libopencv-dev
   # HTML report rendering checks
   chromium
   # Python: venv, torch, and ultralytics' imports

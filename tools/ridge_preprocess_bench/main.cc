@@ -1,0 +1,224 @@
+// ridge_preprocess_bench: CPU preprocessing of synthetic 1920x1080 BGR frames into a 640x640
+// letterboxed, RGB, 1/255-scaled NCHW tensor (the YOLO input), one thread, by three
+// implementations: PreprocessReference, PreprocessHalide and OpenCV (resize INTER_LINEAR +
+// copyMakeBorder + dnn::blobFromImage, the usual Python/C++ deployment code).
+//
+//   ridge_preprocess_bench [--reps 15] [--batches 1,32] [--threads 1] [--json out.json]
+//
+// Each repetition preprocesses `batch` frames in a loop into one batch tensor; the figure is the
+// median over repetitions of (repetition time / batch). Eight distinct frames are cycled so the
+// source does not sit in cache between frames, as with a real stream.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "vision/preprocess.h"
+#include "vision/preprocess_halide.h"
+
+namespace {
+
+using ridge::vision::Image;
+using ridge::vision::PreprocessSpec;
+
+Image SyntheticFrame(int w, int h, uint32_t seed) {
+  // Smooth gradients plus noise: the resize sees real texture, not a constant.
+  Image im;
+  im.width = w;
+  im.height = h;
+  im.channels = 3;
+  im.stride = size_t(w) * 3;
+  im.order = ridge::vision::ChannelOrder::kBgr;
+  im.data.resize(im.stride * h);
+  uint32_t s = seed * 2654435761u + 1;
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      for (int c = 0; c < 3; ++c) {
+        s = s * 1664525u + 1013904223u;
+        int v = (x * (c + 1) / 8 + y / (c + 2) + int(s >> 28)) & 255;
+        im.data[size_t(y) * im.stride + x * 3 + c] = uint8_t(v);
+      }
+    }
+  }
+  return im;
+}
+
+struct Row {
+  std::string impl, type;
+  int batch = 0;
+  double median_ms = 0, min_ms = 0;
+};
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// OpenCV's letterbox: resize to the content box, pad with copyMakeBorder, then blobFromImage
+// (swapRB, scale 1/255) writes NCHW fp32 into `out` (a Mat header over the batch slot).
+void OpenCvLetterbox(const Image& im, const ridge::vision::ResizeGeometry& g,
+                     const PreprocessSpec& spec, bool fp16, void* out, cv::Mat* resized,
+                     cv::Mat* boxed, cv::Mat* blob32) {
+  cv::Mat src(im.height, im.width, CV_8UC3, const_cast<uint8_t*>(im.data.data()), im.stride);
+  const int nw = g.content_x1 - g.content_x0, nh = g.content_y1 - g.content_y0;
+  cv::resize(src, *resized, cv::Size(nw, nh), 0, 0, cv::INTER_LINEAR);
+  cv::copyMakeBorder(*resized, *boxed, g.content_y0, spec.out_height - g.content_y1, g.content_x0,
+                     spec.out_width - g.content_x1, cv::BORDER_CONSTANT,
+                     cv::Scalar::all(spec.pad_value));
+  const int dims[4] = {1, 3, spec.out_height, spec.out_width};
+  if (!fp16) {
+    cv::Mat blob(4, dims, CV_32F, out);  // create() inside keeps this buffer (same size/type)
+    cv::dnn::blobFromImage(*boxed, blob, spec.scale, cv::Size(), cv::Scalar(), true, false, CV_32F);
+  } else {
+    cv::dnn::blobFromImage(*boxed, *blob32, spec.scale, cv::Size(), cv::Scalar(), true, false,
+                           CV_32F);
+    cv::Mat blob16(4, dims, CV_16F, out);
+    blob32->convertTo(blob16, CV_16F);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int reps = 15, threads = 1;
+  std::vector<int> batches = {1, 32};
+  std::string json_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--reps") {
+      reps = std::max(1, std::atoi(next().c_str()));
+    } else if (a == "--threads") {
+      threads = std::max(1, std::atoi(next().c_str()));
+    } else if (a == "--json") {
+      json_path = next();
+    } else if (a == "--batches") {
+      batches.clear();
+      std::string list = next();
+      for (size_t p = 0; p < list.size();) {
+        size_t q = list.find(',', p);
+        int b = std::atoi(list.substr(p, q - p).c_str());
+        if (b < 1 || b > 256) {
+          std::fprintf(stderr, "batch sizes are 1..256\n");
+          return 2;
+        }
+        batches.push_back(b);
+        p = q == std::string::npos ? list.size() : q + 1;
+      }
+    } else {
+      std::fprintf(stderr,
+                   "usage: ridge_preprocess_bench [--reps N] [--batches 1,32] [--threads N] "
+                   "[--json FILE]\n");
+      return 2;
+    }
+  }
+  cv::setNumThreads(threads == 1 ? 0 : threads);  // 0: OpenCV runs sequentially
+  if (ridge::vision::HalidePreprocessAvailable()) {
+    (void)ridge::vision::SetHalidePreprocessThreads(threads);
+  }
+
+  std::vector<Image> frames;
+  for (int i = 0; i < 8; ++i) frames.push_back(SyntheticFrame(1920, 1080, i + 1));
+  auto spec32 = ridge::vision::ParsePreprocessSpec("letterbox=640,pad=114,bgr2rgb,scale=1/255");
+  if (!spec32.ok()) return 1;
+  PreprocessSpec spec16 = spec32.value();
+  spec16.type = ridge::vision::OutputType::kFloat16;
+  const auto g = ridge::vision::ComputeGeometry(1920, 1080, spec32.value()).value();
+  const int max_batch = *std::max_element(batches.begin(), batches.end());
+  std::vector<float> tensor(size_t(max_batch) * spec32.value().OutputElements());
+  cv::Mat resized, boxed, blob32;
+
+  struct Impl {
+    std::string name;
+    bool fp16;
+    std::function<bool(const Image&, void*)> run;
+  };
+  std::vector<Impl> impls;
+  for (bool fp16 : {false, true}) {
+    const PreprocessSpec& spec = fp16 ? spec16 : spec32.value();
+    impls.push_back({"reference", fp16, [&spec](const Image& im, void* out) {
+                       return ridge::vision::PreprocessReference(im, spec, out).ok();
+                     }});
+    if (ridge::vision::HalidePreprocessAvailable()) {
+      impls.push_back({"halide", fp16, [&spec](const Image& im, void* out) {
+                         return ridge::vision::PreprocessHalide(im, spec, out).ok();
+                       }});
+    }
+    impls.push_back({"opencv", fp16, [&, fp16](const Image& im, void* out) {
+                       OpenCvLetterbox(im, g, spec, fp16, out, &resized, &boxed, &blob32);
+                       return true;
+                     }});
+  }
+
+  std::vector<Row> rows;
+  for (int batch : batches) {
+    for (const Impl& impl : impls) {
+      const size_t frame_bytes = (impl.fp16 ? spec16 : spec32.value()).OutputBytes();
+      std::vector<double> per_frame_ms;
+      for (int r = -2; r < reps; ++r) {  // two warm-up repetitions
+        auto t0 = std::chrono::steady_clock::now();
+        for (int b = 0; b < batch; ++b) {
+          void* out = reinterpret_cast<char*>(tensor.data()) + b * frame_bytes;
+          if (!impl.run(frames[b % frames.size()], out)) {
+            std::fprintf(stderr, "%s failed\n", impl.name.c_str());
+            return 1;
+          }
+        }
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count();
+        if (r >= 0) per_frame_ms.push_back(ms / batch);
+      }
+      rows.push_back({impl.name, impl.fp16 ? "fp16" : "fp32", batch, Median(per_frame_ms),
+                      *std::min_element(per_frame_ms.begin(), per_frame_ms.end())});
+    }
+  }
+
+  std::printf(
+      "1920x1080 BGR -> letterbox 640x640, bgr2rgb, scale 1/255, NCHW; %d thread(s), "
+      "median of %d reps (OpenCV %s, cv threads %d)\n",
+      threads, reps, CV_VERSION, cv::getNumThreads());
+  std::printf("%-10s %-5s %6s %12s %10s %9s %12s\n", "impl", "type", "batch", "median ms/f",
+              "min ms/f", "frames/s", "vs opencv");
+  for (const Row& r : rows) {
+    double cv_ms = 0;
+    for (const Row& o : rows) {
+      if (o.impl == "opencv" && o.type == r.type && o.batch == r.batch) cv_ms = o.median_ms;
+    }
+    std::printf("%-10s %-5s %6d %12.3f %10.3f %9.1f %11.2fx\n", r.impl.c_str(), r.type.c_str(),
+                r.batch, r.median_ms, r.min_ms, 1000.0 / r.median_ms, cv_ms / r.median_ms);
+  }
+  if (!json_path.empty()) {
+    FILE* f = std::fopen(json_path.c_str(), "w");
+    if (!f) {
+      std::fprintf(stderr, "cannot write %s\n", json_path.c_str());
+      return 1;
+    }
+    std::fprintf(f, "{\"threads\": %d, \"reps\": %d, \"opencv\": \"%s\", \"rows\": [", threads,
+                 reps, CV_VERSION);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      std::fprintf(f,
+                   "%s\n  {\"impl\": \"%s\", \"type\": \"%s\", \"batch\": %d, "
+                   "\"median_ms_per_frame\": %.4f, \"min_ms_per_frame\": %.4f}",
+                   i ? "," : "", r.impl.c_str(), r.type.c_str(), r.batch, r.median_ms, r.min_ms);
+    }
+    std::fprintf(f, "\n]}\n");
+    std::fclose(f);
+  }
+  return 0;
+}
