@@ -1,6 +1,7 @@
 #include "vision/preprocess_halide.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -9,9 +10,13 @@
 #ifdef RIDGE_HAVE_HALIDE
 #include "HalideRuntime.h"
 #include "ridge_halide_preprocess_f16_nchw.h"
+#include "ridge_halide_preprocess_f16_nchw_point.h"
 #include "ridge_halide_preprocess_f16_nhwc.h"
+#include "ridge_halide_preprocess_f16_nhwc_point.h"
 #include "ridge_halide_preprocess_f32_nchw.h"
+#include "ridge_halide_preprocess_f32_nchw_point.h"
 #include "ridge_halide_preprocess_f32_nhwc.h"
+#include "ridge_halide_preprocess_f32_nhwc_point.h"
 #endif
 
 namespace ridge::vision {
@@ -38,12 +43,31 @@ using PipelineFn = int (*)(halide_buffer_t*, float, float, float, float, int32_t
                            int32_t, uint8_t, bool, float, float, float, float, float, float,
                            halide_buffer_t*);
 
-PipelineFn Pick(const PreprocessSpec& spec) {
+// The AOT variant for the spec's type and layout; `point` picks the point-sampling build.
+PipelineFn Pick(const PreprocessSpec& spec, bool point) {
   const bool planar = spec.layout == PlaneLayout::kNchw;
   if (spec.type == OutputType::kFloat32) {
+    if (point) {
+      return planar ? ridge_halide_preprocess_f32_nchw_point
+                    : ridge_halide_preprocess_f32_nhwc_point;
+    }
     return planar ? ridge_halide_preprocess_f32_nchw : ridge_halide_preprocess_f32_nhwc;
   }
+  if (point) {
+    return planar ? ridge_halide_preprocess_f16_nchw_point : ridge_halide_preprocess_f16_nhwc_point;
+  }
   return planar ? ridge_halide_preprocess_f16_nchw : ridge_halide_preprocess_f16_nhwc;
+}
+
+// True when every sample position of output indices [o0, o1) is a whole source pixel: the
+// fraction PreprocessReference computes ((o + 0.5 - offset) / scale - 0.5, clamped) is 0.
+bool TapsIntegral(int o0, int o1, int src_size, float scale, float offset) {
+  for (int o = o0; o < o1; ++o) {
+    float s = (static_cast<float>(o) + 0.5f - offset) / scale - 0.5f;
+    s = std::clamp(s, 0.0f, static_cast<float>(src_size - 1));
+    if (s != std::floor(s)) return false;
+  }
+  return true;
 }
 
 // Writes the constant pad value of every channel to the output pixels outside the content box.
@@ -145,9 +169,13 @@ Status PreprocessHalide(const Image& image, const PreprocessSpec& spec, void* ou
     add[c] = -spec.mean[c] / spec.std[c];
   }
   const bool swap = spec.input_order != spec.output_order;
-  const int rc = Pick(spec)(&in_buf, g.scale_x, g.scale_y, g.offset_x, g.offset_y, g.content_x0,
-                            g.content_y0, g.content_x1, g.content_y1, spec.pad_value, swap, mul[0],
-                            mul[1], mul[2], add[0], add[1], add[2], &out_buf);
+  const bool integral =
+      TapsIntegral(g.content_x0, g.content_x1, image.width, g.scale_x, g.offset_x) &&
+      TapsIntegral(g.content_y0, g.content_y1, image.height, g.scale_y, g.offset_y);
+  const int rc =
+      Pick(spec, integral)(&in_buf, g.scale_x, g.scale_y, g.offset_x, g.offset_y, g.content_x0,
+                           g.content_y0, g.content_x1, g.content_y1, spec.pad_value, swap, mul[0],
+                           mul[1], mul[2], add[0], add[1], add[2], &out_buf);
   if (rc != 0) {
     return Internal("Halide preprocessing failed with error code " + std::to_string(rc) +
                     " (halide_error_code_t; Halide printed the details)");

@@ -260,6 +260,8 @@ const Case kCases[] = {
     {640, 480, "resize=300x200,scale=0.017,mean=0.5/0.25/0.125"},
     {3, 2, "resize=1x1"},
     {17, 9, "resize=15x3"},
+    {96, 40, "resize=96x40"},     // identity: every tap is a whole pixel (taps_integral path)
+    {500, 100, "resize=100x20"},  // 1/5 decimation: whole pixels too
 };
 
 TEST(PreprocessHalide, MatchesReferenceEveryLayoutTypeAndOrder) {

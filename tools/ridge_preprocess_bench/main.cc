@@ -3,17 +3,20 @@
 // implementations: PreprocessReference, PreprocessHalide and OpenCV (resize INTER_LINEAR +
 // copyMakeBorder + dnn::blobFromImage, the usual Python/C++ deployment code).
 //
-//   ridge_preprocess_bench [--reps 15] [--batches 1,32] [--threads 1] [--json out.json]
+//   ridge_preprocess_bench [--reps 15] [--batches 1,32] [--threads 1] [--src 1920x1080]
+//                          [--json out.json]
 //
 // Each repetition preprocesses `batch` frames in a loop into one batch tensor; the figure is the
-// median over repetitions of (repetition time / batch). Eight distinct frames are cycled so the
-// source does not sit in cache between frames, as with a real stream.
+// median over rounds of (repetition time / batch), as wall time and as this thread's CPU time
+// (the fairer figure on a loaded machine: it leaves out time spent preempted). Eight distinct
+// frames are cycled so the source does not sit in cache between frames, as with a real stream.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
@@ -56,7 +59,14 @@ struct Row {
   std::string impl, type;
   int batch = 0;
   double median_ms = 0, min_ms = 0;
+  double cpu_median_ms = 0;  // this thread's CPU time per frame, median
 };
+
+double ThreadCpuMs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
 
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -89,7 +99,7 @@ void OpenCvLetterbox(const Image& im, const ridge::vision::ResizeGeometry& g,
 }  // namespace
 
 int main(int argc, char** argv) {
-  int reps = 15, threads = 1;
+  int reps = 15, threads = 1, src_w = 1920, src_h = 1080;
   std::vector<int> batches = {1, 32};
   std::string json_path;
   for (int i = 1; i < argc; ++i) {
@@ -105,6 +115,13 @@ int main(int argc, char** argv) {
       reps = std::max(1, std::atoi(next().c_str()));
     } else if (a == "--threads") {
       threads = std::max(1, std::atoi(next().c_str()));
+    } else if (a == "--src") {
+      std::string v = next();
+      if (std::sscanf(v.c_str(), "%dx%d", &src_w, &src_h) != 2 || src_w < 1 || src_h < 1 ||
+          src_w > 8192 || src_h > 8192) {
+        std::fprintf(stderr, "--src is WxH, 1..8192 each\n");
+        return 2;
+      }
     } else if (a == "--json") {
       json_path = next();
     } else if (a == "--batches") {
@@ -127,18 +144,18 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  cv::setNumThreads(threads == 1 ? 0 : threads);  // 0: OpenCV runs sequentially
+  cv::setNumThreads(threads);
   if (ridge::vision::HalidePreprocessAvailable()) {
     (void)ridge::vision::SetHalidePreprocessThreads(threads);
   }
 
   std::vector<Image> frames;
-  for (int i = 0; i < 8; ++i) frames.push_back(SyntheticFrame(1920, 1080, i + 1));
+  for (int i = 0; i < 8; ++i) frames.push_back(SyntheticFrame(src_w, src_h, i + 1));
   auto spec32 = ridge::vision::ParsePreprocessSpec("letterbox=640,pad=114,bgr2rgb,scale=1/255");
   if (!spec32.ok()) return 1;
   PreprocessSpec spec16 = spec32.value();
   spec16.type = ridge::vision::OutputType::kFloat16;
-  const auto g = ridge::vision::ComputeGeometry(1920, 1080, spec32.value()).value();
+  const auto g = ridge::vision::ComputeGeometry(src_w, src_h, spec32.value()).value();
   const int max_batch = *std::max_element(batches.begin(), batches.end());
   std::vector<float> tensor(size_t(max_batch) * spec32.value().OutputElements());
   cv::Mat resized, boxed, blob32;
@@ -165,13 +182,18 @@ int main(int argc, char** argv) {
                      }});
   }
 
+  // Rounds alternate the implementations (rep-major) so load from other processes falls on all
+  // of them alike. Each repetition records wall time and this thread's CPU time
+  // (CLOCK_THREAD_CPUTIME_ID), which leaves out time spent preempted on a loaded machine.
   std::vector<Row> rows;
   for (int batch : batches) {
-    for (const Impl& impl : impls) {
-      const size_t frame_bytes = (impl.fp16 ? spec16 : spec32.value()).OutputBytes();
-      std::vector<double> per_frame_ms;
-      for (int r = -2; r < reps; ++r) {  // two warm-up repetitions
-        auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::vector<double>> wall(impls.size()), cpu(impls.size());
+    for (int r = -2; r < reps; ++r) {  // two warm-up rounds
+      for (size_t i = 0; i < impls.size(); ++i) {
+        const Impl& impl = impls[i];
+        const size_t frame_bytes = (impl.fp16 ? spec16 : spec32.value()).OutputBytes();
+        const double c0 = ThreadCpuMs();
+        const auto t0 = std::chrono::steady_clock::now();
         for (int b = 0; b < batch; ++b) {
           void* out = reinterpret_cast<char*>(tensor.data()) + b * frame_bytes;
           if (!impl.run(frames[b % frames.size()], out)) {
@@ -179,28 +201,39 @@ int main(int argc, char** argv) {
             return 1;
           }
         }
-        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                        .count();
-        if (r >= 0) per_frame_ms.push_back(ms / batch);
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
+        const double cpu_ms = ThreadCpuMs() - c0;
+        if (r >= 0) {
+          wall[i].push_back(ms / batch);
+          cpu[i].push_back(cpu_ms / batch);
+        }
       }
-      rows.push_back({impl.name, impl.fp16 ? "fp16" : "fp32", batch, Median(per_frame_ms),
-                      *std::min_element(per_frame_ms.begin(), per_frame_ms.end())});
+    }
+    for (size_t i = 0; i < impls.size(); ++i) {
+      rows.push_back({impls[i].name, impls[i].fp16 ? "fp16" : "fp32", batch, Median(wall[i]),
+                      *std::min_element(wall[i].begin(), wall[i].end()), Median(cpu[i])});
     }
   }
 
   std::printf(
-      "1920x1080 BGR -> letterbox 640x640, bgr2rgb, scale 1/255, NCHW; %d thread(s), "
-      "median of %d reps (OpenCV %s, cv threads %d)\n",
-      threads, reps, CV_VERSION, cv::getNumThreads());
-  std::printf("%-10s %-5s %6s %12s %10s %9s %12s\n", "impl", "type", "batch", "median ms/f",
-              "min ms/f", "frames/s", "vs opencv");
+      "%dx%d BGR -> letterbox 640x640, bgr2rgb, scale 1/255, NCHW; %d thread(s), "
+      "median of %d rounds (OpenCV %s, cv::getNumThreads %d)\n",
+      src_w, src_h, threads, reps, CV_VERSION, cv::getNumThreads());
+  std::printf("%-10s %-5s %5s %11s %9s %10s %9s %10s %10s\n", "impl", "type", "batch",
+              "median ms/f", "min ms/f", "cpu ms/f", "frames/s", "vs opencv", "cpu vs cv");
   for (const Row& r : rows) {
-    double cv_ms = 0;
+    double cv_ms = 0, cv_cpu_ms = 0;
     for (const Row& o : rows) {
-      if (o.impl == "opencv" && o.type == r.type && o.batch == r.batch) cv_ms = o.median_ms;
+      if (o.impl == "opencv" && o.type == r.type && o.batch == r.batch) {
+        cv_ms = o.median_ms;
+        cv_cpu_ms = o.cpu_median_ms;
+      }
     }
-    std::printf("%-10s %-5s %6d %12.3f %10.3f %9.1f %11.2fx\n", r.impl.c_str(), r.type.c_str(),
-                r.batch, r.median_ms, r.min_ms, 1000.0 / r.median_ms, cv_ms / r.median_ms);
+    std::printf("%-10s %-5s %5d %11.3f %9.3f %10.3f %9.1f %9.2fx %9.2fx\n", r.impl.c_str(),
+                r.type.c_str(), r.batch, r.median_ms, r.min_ms, r.cpu_median_ms,
+                1000.0 / r.median_ms, cv_ms / r.median_ms, cv_cpu_ms / r.cpu_median_ms);
   }
   if (!json_path.empty()) {
     FILE* f = std::fopen(json_path.c_str(), "w");
@@ -208,14 +241,18 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "cannot write %s\n", json_path.c_str());
       return 1;
     }
-    std::fprintf(f, "{\"threads\": %d, \"reps\": %d, \"opencv\": \"%s\", \"rows\": [", threads,
-                 reps, CV_VERSION);
+    std::fprintf(f,
+                 "{\"source\": \"%dx%d\", \"threads\": %d, \"reps\": %d, \"opencv\": \"%s\", "
+                 "\"rows\": [",
+                 src_w, src_h, threads, reps, CV_VERSION);
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       std::fprintf(f,
                    "%s\n  {\"impl\": \"%s\", \"type\": \"%s\", \"batch\": %d, "
-                   "\"median_ms_per_frame\": %.4f, \"min_ms_per_frame\": %.4f}",
-                   i ? "," : "", r.impl.c_str(), r.type.c_str(), r.batch, r.median_ms, r.min_ms);
+                   "\"median_ms_per_frame\": %.4f, \"min_ms_per_frame\": %.4f, "
+                   "\"cpu_median_ms_per_frame\": %.4f}",
+                   i ? "," : "", r.impl.c_str(), r.type.c_str(), r.batch, r.median_ms, r.min_ms,
+                   r.cpu_median_ms);
     }
     std::fprintf(f, "\n]}\n");
     std::fclose(f);

@@ -23,6 +23,12 @@ class Preprocess : public Halide::Generator<Preprocess> {
   GeneratorParam<Halide::Type> out_type{"out_type", Halide::Float(32)};
   // Lanes of the vectorized x loop: 16 fills an AVX-512 register of floats.
   GeneratorParam<int> vector_width{"vector_width", 16};
+  // Point sampling: for sources whose every tap has weight 0 (an odd integer downscale such as
+  // 1920 -> 640, or no resize), each output pixel is exactly source pixel (x0, y0), since
+  // a + (b - a) * 0 == a and floor(a + 0.5) == a. PreprocessHalide checks the weights with the
+  // reference's float formula and then calls this variant, which loads 3 bytes per pixel
+  // instead of 12. Bit-identical by construction.
+  GeneratorParam<bool> point_sample{"point_sample", false};
 
   // Interleaved 8-bit source, dims (c, x, y): c has stride 1, x stride 3, y the row stride.
   Input<Halide::Buffer<uint8_t, 3>> input{"input"};
@@ -62,6 +68,7 @@ class Preprocess : public Halide::Generator<Preprocess> {
         }
       }
       gathered_(x_, y_, k_) = Halide::mux(k_, bytes);
+      point_(x_, y_, k_) = input(k_, x0, y0);
     }
 
     // The bilinear value of source channel sc at output pixel (x, y), rounded like an 8-bit
@@ -81,7 +88,8 @@ class Preprocess : public Halide::Generator<Preprocess> {
     Expr src_c = Halide::select(swap_channels, 2 - c_, c_);
     Expr mul = Halide::mux(c_, {mul0, mul1, mul2});
     Expr add = Halide::mux(c_, {add0, add1, add2});
-    Expr content = strict_float(sample(src_c) * mul + add);
+    Expr v = point_sample ? Halide::cast<float>(point_(x_, y_, src_c)) : sample(src_c);
+    Expr content = strict_float(v * mul + add);
     Expr pad = strict_float(Halide::cast<float>(pad_value) * mul + add);
     Expr o = Halide::select(in_box, content, pad);
     if (planar) {
@@ -110,11 +118,12 @@ class Preprocess : public Halide::Generator<Preprocess> {
         .unroll(c_)
         .split(y_, yo, yi, 8, Halide::TailStrategy::GuardWithIf)
         .parallel(yo);
-    gathered_.compute_at(output, yi).reorder(k_, x_, y_).unroll(k_);
+    (point_sample ? point_ : gathered_).compute_at(output, yi).reorder(k_, x_, y_).unroll(k_);
+    // Wide outputs get one vectorized loop nest per swap flag, in which the source channel is a
+    // constant; narrow ones (under one vector) share a scalar fallback.
     Expr wide = output.dim(planar ? 0 : 1).extent() >= vw;
     output.specialize(wide && swap_channels).vectorize(x_, vw, Halide::TailStrategy::ShiftInwards);
     output.specialize(wide && !swap_channels).vectorize(x_, vw, Halide::TailStrategy::ShiftInwards);
-    output.specialize(swap_channels);
   }
 
  private:
@@ -128,7 +137,7 @@ class Preprocess : public Halide::Generator<Preprocess> {
   }
 
   Var x_{"x"}, y_{"y"}, c_{"c"}, k_{"k"};
-  Func taps_x_{"taps_x"}, taps_y_{"taps_y"}, gathered_{"gathered"};
+  Func taps_x_{"taps_x"}, taps_y_{"taps_y"}, gathered_{"gathered"}, point_{"point"};
 };
 
 }  // namespace
