@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harnesses with clang (ASan+UBSan) and runs each for SECONDS (default 60).
-#   scripts/fuzz.sh [SECONDS] [HARNESS ...]
-# Corpora start from the zoo models (models/) and crafted seeds, and grow under build/fuzz/corpus.
-# Prints per harness: executions, new corpus size, crashes (libFuzzer stops at the first one and
-# writes crash-* under build/fuzz/artifacts). Exit code non-zero if any harness found a crash.
+#   scripts/fuzz.sh [SECONDS] [HARNESS ...]        exploration: random seed, time-bound
+#   RIDGE_FUZZ_DETERMINISTIC=1 scripts/fuzz.sh ... CI: fixed seed and a fixed number of runs per
+#                                                   harness (SECONDS is only a safety cap), so a
+#                                                   clean run here is a clean run in CI
+# Every run first replays tests/fuzz/regressions/<harness>/ (inputs that once crashed; add each
+# new crash there with the fix). Corpora start from crafted seeds and grow under
+# build/fuzz/corpus. Prints per harness: executions, corpus size, crashes (libFuzzer stops at the
+# first one and writes crash-* under build/fuzz/artifacts). Exit code non-zero on any crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -53,9 +57,26 @@ for h in "${available[@]}"; do
   max_len=$((1 << 20))
   [ "${RIDGE_FUZZ_ZOO:-0}" = 1 ] && max_len=$((16 << 20))
   log=$build/$h.log
-  echo "fuzz: $h for ${seconds}s"
+  regressions=tests/fuzz/regressions/${h#fuzz_}
+  dirs=("$corpus")
+  [ -d "$regressions" ] && dirs+=("$regressions")
+  budget=(-max_total_time="$seconds")
+  if [ "${RIDGE_FUZZ_DETERMINISTIC:-0}" = 1 ]; then
+    # Runs per harness sized for ~20-30 s on a 2-core VM (their speeds differ 300x).
+    case $h in
+      fuzz_trt_json) runs=6000 ;;
+      fuzz_onnx_load | fuzz_engine_file) runs=120000 ;;
+      fuzz_shapes_flag) runs=300000 ;;
+      *) runs=600000 ;;
+    esac
+    budget+=(-seed=1 -runs=$runs)
+    echo "fuzz: $h: $runs runs, seed 1 (cap ${seconds}s)"
+  else
+    echo "fuzz: $h for ${seconds}s"
+  fi
+  # The first directory receives new corpus entries; regressions are only read.
   if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
-     ./$build/tests/fuzz/harness/$h "$corpus" -max_total_time="$seconds" -rss_limit_mb=512 \
+     ./$build/tests/fuzz/harness/$h "${dirs[@]}" "${budget[@]}" -rss_limit_mb=512 \
        -timeout=2 -max_len=$max_len -artifact_prefix=$build/artifacts/$h- > "$log" 2>&1; then
     runs=$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' || echo "?")
     echo "fuzz: $h: $runs executions, corpus $(ls "$corpus" | wc -l) files, crashes = 0"

@@ -186,11 +186,14 @@ elif [[ "$MODE" == --tests ]]; then
     run ctest --test-dir build/asan --output-on-failure -j"$JOBS" -L 'unit|fuzz' || status=$?
   fi
 
-  # libFuzzer harnesses, briefly (RIDGE_FUZZ_SECONDS each; 0 skips).
-  fuzz_seconds="${RIDGE_FUZZ_SECONDS:-30}"
+  # libFuzzer harnesses, briefly (RIDGE_FUZZ_SECONDS caps each; 0 skips).
+  # Deterministic by default (fixed seed, fixed runs; 120 s cap each): the test command must give
+  # the same verdict on every run. RIDGE_FUZZ_DETERMINISTIC=0 explores with a random seed.
+  fuzz_seconds="${RIDGE_FUZZ_SECONDS:-120}"
   if [[ "$fuzz_seconds" != 0 ]]; then
-    step "Fuzzers: ${fuzz_seconds}s each (scripts/fuzz.sh)"
-    RIDGE_RELEASE_BUILD="$BUILD_DIR" run bash scripts/fuzz.sh "$fuzz_seconds" || status=$?
+    step "Fuzzers (scripts/fuzz.sh, deterministic=${RIDGE_FUZZ_DETERMINISTIC:-1})"
+    RIDGE_FUZZ_DETERMINISTIC="${RIDGE_FUZZ_DETERMINISTIC:-1}" RIDGE_RELEASE_BUILD="$BUILD_DIR" \
+      run bash scripts/fuzz.sh "$fuzz_seconds" || status=$?
   fi
   echo "tests finished in $((SECONDS - START)) s total, exit code $status"
   exit "$status"

@@ -82,7 +82,11 @@ Result<Shape> ReshapeShape(const Shape* in, const std::vector<PartialInt>& targe
   bool resolvable = true;
   for (size_t i = 0; i < out.size(); ++i) {
     if (static_cast<int>(i) == minus_one || out[i].known()) {
-      if (out[i].known()) known_out *= out[i].value;
+      if (out[i].known()) {
+        auto m = CheckedMul(known_out, out[i].value);
+        if (!m) return InvalidModel("shape " + Shape(out).ToString() + " overflows int64");
+        known_out = *m;
+      }
       continue;
     }
     bool matched = false;
@@ -160,7 +164,9 @@ Dim DimProduct(const Shape& s, size_t begin, size_t end) {
   int64_t p = 1;
   for (size_t i = begin; i < end; ++i) {
     if (!s[i].known()) return Dim();
-    p *= s[i].value;
+    auto m = CheckedMul(p, s[i].value);
+    if (!m) return Dim();  // the caller's shape bound check reports it
+    p = *m;
   }
   return Dim(p);
 }

@@ -9,6 +9,24 @@ namespace ridge::ops {
 namespace {
 
 constexpr int64_t kMaxDimValue = int64_t{1} << 40;
+// Largest element count any value may have, counting only its known dims. Bounding every value
+// keeps all later products of dims (strides, costs, kernel sizes) far from int64 overflow.
+constexpr int64_t kMaxKnownElements = int64_t{1} << 48;
+
+// Refuses a shape whose known dims exceed kMaxDimValue or multiply past kMaxKnownElements.
+Status CheckShapeBounds(const Shape& shape, const std::string& what) {
+  int64_t known = 1;
+  for (size_t i = 0; i < shape.rank(); ++i) {
+    if (!shape[i].known()) continue;
+    auto product = CheckedMul(known, shape[i].value);
+    if (shape[i].value > kMaxDimValue || !product || *product > kMaxKnownElements) {
+      return InvalidModel(what + " has shape " + shape.ToString() +
+                          ", beyond Ridgeline's bounds (dims <= 2^40, <= 2^48 elements)");
+    }
+    known = *product;
+  }
+  return Status::Ok();
+}
 
 Result<std::vector<int64_t>> ParseDims(const std::string& text) {
   std::vector<int64_t> dims;
@@ -112,6 +130,10 @@ Status BindInputShapes(ir::Graph& graph, const InferOptions& options) {
       (*v.shape)[0] = Dim(*options.batch);
     }
   }
+  for (ir::ValueId in : graph.inputs()) {
+    const ir::Value& v = graph.value(in);
+    if (v.shape) RIDGE_RETURN_IF_ERROR(CheckShapeBounds(*v.shape, "graph input '" + v.name + "'"));
+  }
   return Status::Ok();
 }
 
@@ -144,6 +166,11 @@ Status InferAllNodes(ir::Graph& graph, const InferOptions& options) {
     }
     InferContext ctx(graph, id);
     RIDGE_RETURN_IF_ERROR(def->infer(ctx));
+    for (ir::ValueId out : node.outputs) {
+      if (out == ir::kNoValue || !graph.value(out).shape) continue;
+      RIDGE_RETURN_IF_ERROR(CheckShapeBounds(
+          *graph.value(out).shape, node.Describe(id) + ": output '" + graph.value(out).name + "'"));
+    }
     if (def->reference) RIDGE_RETURN_IF_ERROR(FoldNode(graph, id, *def, options.max_fold_elements));
   }
   return Status::Ok();

@@ -78,5 +78,51 @@ TEST(ShapeChain, WithoutBatchKeepsSymbolAndResolvesRest) {
   EXPECT_FALSE(c.g.value(c.concat).constant.has_value());
 }
 
+// Shapes taken from a file's constants are bounded before anything multiplies them: a Reshape
+// target whose product overflows int64 (found by fuzz_onnx_load as UB) and a Tile that would
+// make 2^62 elements are refused with an error, not wrapped around.
+TEST(ShapeBounds, ReshapeTargetOverflowIsAnError) {
+  ir::Graph g;
+  ir::ValueId x = g.AddValue("x");
+  g.value(x).dtype = DType::kFloat32;
+  g.value(x).shape = Shape({1, 4});
+  g.value(x).is_graph_input = true;
+  g.AddInput(x);
+  const int64_t big = int64_t{1} << 40;
+  ir::ValueId target = AddConst(g, "target", I64({4}, {big, big, big, -1}));
+  g.AddOutput(AddNode(g, "Reshape", {x, target}));
+  Status s = InferShapes(g, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("overflows"), std::string::npos) << s.ToString();
+}
+
+TEST(ShapeBounds, TileBeyondElementBoundIsAnError) {
+  ir::Graph g;
+  ir::ValueId x = g.AddValue("x");
+  g.value(x).dtype = DType::kFloat32;
+  g.value(x).shape = Shape({1, 4});
+  g.value(x).is_graph_input = true;
+  g.AddInput(x);
+  ir::ValueId repeats = AddConst(g, "repeats", I64({2}, {int64_t{1} << 30, int64_t{1} << 30}));
+  g.AddOutput(AddNode(g, "Tile", {x, repeats}));
+  Status s = InferShapes(g, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("beyond Ridgeline's bounds"), std::string::npos) << s.ToString();
+}
+
+TEST(ShapeBounds, HugeGraphInputIsAnError) {
+  ir::Graph g;
+  ir::ValueId x = g.AddValue("x");
+  g.value(x).dtype = DType::kFloat32;
+  g.value(x).shape = Shape({int64_t{1} << 30, int64_t{1} << 30});
+  g.value(x).is_graph_input = true;
+  g.AddInput(x);
+  g.AddOutput(AddNode(g, "Relu", {x}));
+  EXPECT_FALSE(InferShapes(g, {}).ok());
+  // Unknown dims do not count: a symbolic batch with a bounded rest is fine.
+  g.value(x).shape = Shape({Dim::Symbolic("N"), int64_t{1} << 30});
+  EXPECT_TRUE(InferShapes(g, {}).ok());
+}
+
 }  // namespace
 }  // namespace ridge::ops::opsb_test

@@ -51,7 +51,7 @@ Result<analysis::Analysis> AnalyzeFile(const std::string& path, const AnalyzeFla
     }
   }
   if (!f.shapes.empty()) RIDGE_RETURN_IF_ERROR(ops::ParseShapesFlag(f.shapes, &infer));
-  RIDGE_RETURN_IF_ERROR_CTX(ops::InferShapes(*graph, infer), path);
+  RIDGE_RETURN_IF_ERROR(ops::InferShapes(*graph, infer));  // names the file itself
   std::string name = std::filesystem::path(path).stem().string();
   return analysis::Analyze(*graph, device, precision, name);
 }

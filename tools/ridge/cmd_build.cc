@@ -87,7 +87,7 @@ Status Build(const BuildFlags& f) {
   ops::InferOptions infer;
   if (!f.shapes.empty()) RIDGE_RETURN_IF_ERROR(ops::ParseShapesFlag(f.shapes, &infer));
   infer.batch = f.batch > 0 ? f.batch : 1;  // binds only a dynamic dim 0, as `ridge analyze`
-  RIDGE_RETURN_IF_ERROR_CTX(ops::InferShapes(graph, infer), f.model);
+  RIDGE_RETURN_IF_ERROR(ops::InferShapes(graph, infer));  // names the file itself
   int64_t batch = 0;
   std::string input_text;
   for (ir::ValueId id : graph.inputs()) {
