@@ -78,16 +78,21 @@ TEST(ShapeChain, WithoutBatchKeepsSymbolAndResolvesRest) {
   EXPECT_FALSE(c.g.value(c.concat).constant.has_value());
 }
 
+ir::ValueId AddFloatInput(ir::Graph& g, Shape shape) {
+  ir::ValueId x = g.AddValue("x");
+  g.value(x).dtype = DType::kFloat32;
+  g.value(x).shape = std::move(shape);
+  g.value(x).is_graph_input = true;
+  g.AddInput(x);
+  return x;
+}
+
 // Shapes taken from a file's constants are bounded before anything multiplies them: a Reshape
 // target whose product overflows int64 (found by fuzz_onnx_load as UB) and a Tile that would
 // make 2^62 elements are refused with an error, not wrapped around.
 TEST(ShapeBounds, ReshapeTargetOverflowIsAnError) {
   ir::Graph g;
-  ir::ValueId x = g.AddValue("x");
-  g.value(x).dtype = DType::kFloat32;
-  g.value(x).shape = Shape({1, 4});
-  g.value(x).is_graph_input = true;
-  g.AddInput(x);
+  ir::ValueId x = AddFloatInput(g, Shape({1, 4}));
   const int64_t big = int64_t{1} << 40;
   ir::ValueId target = AddConst(g, "target", I64({4}, {big, big, big, -1}));
   g.AddOutput(AddNode(g, "Reshape", {x, target}));
@@ -98,11 +103,7 @@ TEST(ShapeBounds, ReshapeTargetOverflowIsAnError) {
 
 TEST(ShapeBounds, TileBeyondElementBoundIsAnError) {
   ir::Graph g;
-  ir::ValueId x = g.AddValue("x");
-  g.value(x).dtype = DType::kFloat32;
-  g.value(x).shape = Shape({1, 4});
-  g.value(x).is_graph_input = true;
-  g.AddInput(x);
+  ir::ValueId x = AddFloatInput(g, Shape({1, 4}));
   ir::ValueId repeats = AddConst(g, "repeats", I64({2}, {int64_t{1} << 30, int64_t{1} << 30}));
   g.AddOutput(AddNode(g, "Tile", {x, repeats}));
   Status s = InferShapes(g, {});
@@ -112,11 +113,7 @@ TEST(ShapeBounds, TileBeyondElementBoundIsAnError) {
 
 TEST(ShapeBounds, HugeGraphInputIsAnError) {
   ir::Graph g;
-  ir::ValueId x = g.AddValue("x");
-  g.value(x).dtype = DType::kFloat32;
-  g.value(x).shape = Shape({int64_t{1} << 30, int64_t{1} << 30});
-  g.value(x).is_graph_input = true;
-  g.AddInput(x);
+  ir::ValueId x = AddFloatInput(g, Shape({int64_t{1} << 30, int64_t{1} << 30}));
   g.AddOutput(AddNode(g, "Relu", {x}));
   EXPECT_FALSE(InferShapes(g, {}).ok());
   // Unknown dims do not count: a symbolic batch with a bounded rest is fine.
