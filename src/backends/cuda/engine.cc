@@ -415,6 +415,46 @@ Result<std::vector<Tensor>> Engine::Run(const std::map<std::string, Tensor>& inp
   return out;
 }
 
+std::vector<Engine::DeviceTensor> Engine::InputBuffers() const {
+  const Impl& m = *impl_;
+  std::vector<DeviceTensor> out;
+  for (const auto& [name, ref] : m.inputs)
+    out.push_back({name, m.Ptr(ref.buf), m.storage, ref.dims});
+  return out;
+}
+
+std::vector<Engine::DeviceTensor> Engine::OutputBuffers() const {
+  const Impl& m = *impl_;
+  std::vector<DeviceTensor> out;
+  for (size_t i = 0; i < m.outputs.size(); ++i) {
+    const Ref& r = m.outputs[i];
+    out.push_back({"output " + std::to_string(i), m.Ptr(r.buf), m.storage, r.dims});
+  }
+  return out;
+}
+
+Status Engine::Enqueue(cudaStream_t stream) {
+  Impl& m = *impl_;
+  if (m.exec) {
+    RIDGE_CUDA(cudaGraphLaunch(m.exec, stream));
+    return CudaStatus(cudaGetLastError(), "engine graph launch");
+  }
+  // Without a captured graph the steps run on the engine's stream (cuDNN and cuBLASLt are bound
+  // to it): join it to the caller's stream with events, both ways.
+  cudaEvent_t before = nullptr, after = nullptr;
+  RIDGE_CUDA(cudaEventCreateWithFlags(&before, cudaEventDisableTiming));
+  Status st = CudaStatus(cudaEventCreateWithFlags(&after, cudaEventDisableTiming), "event");
+  if (st.ok()) st = CudaStatus(cudaEventRecord(before, stream), "cudaEventRecord");
+  if (st.ok()) st = CudaStatus(cudaStreamWaitEvent(m.stream, before, 0), "cudaStreamWaitEvent");
+  if (st.ok()) st = Launch(m);
+  if (st.ok()) st = CudaStatus(cudaEventRecord(after, m.stream), "cudaEventRecord");
+  if (st.ok()) st = CudaStatus(cudaStreamWaitEvent(stream, after, 0), "cudaStreamWaitEvent");
+  // Destroying a recorded event is safe: its resources go once the work completes.
+  cudaEventDestroy(before);
+  if (after) cudaEventDestroy(after);
+  return st;
+}
+
 Result<std::vector<double>> Engine::TimeReplays(int warmup, int runs) {
   Impl& m = *impl_;
   if (runs <= 0 || warmup < 0) return InvalidArgument("runs must be > 0, warmup >= 0");

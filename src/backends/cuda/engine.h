@@ -19,6 +19,9 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 
+// cudaStream_t is `CUstream_st*`; declared here so this header needs no CUDA include.
+struct CUstream_st;
+
 namespace ridge::cuda {
 
 struct EngineOptions {
@@ -67,6 +70,23 @@ class Engine {
   Result<std::vector<StepTime>> ProfileSteps(int runs);
 
   const EngineStats& stats() const;
+
+  // --- For pipelines that feed and read the engine on their own streams. -------------------
+  // A persistent device buffer: inputs and outputs, dense row-major in logical (ONNX, NCHW)
+  // order, in the engine's storage dtype (kFloat16 for fp16 engines, else kFloat32). The
+  // pointers stay valid for the engine's lifetime; every run reads and writes the same ones.
+  struct DeviceTensor {
+    std::string name;  // graph input name; "output <i>" for outputs
+    void* data = nullptr;
+    DType dtype = DType::kFloat32;
+    std::vector<int64_t> dims;
+  };
+  std::vector<DeviceTensor> InputBuffers() const;
+  std::vector<DeviceTensor> OutputBuffers() const;
+  // Launches one run on `stream` without synchronizing: it starts after the work already
+  // enqueued on `stream`, and later work on `stream` sees its outputs. No guard-byte check.
+  // Runs must not overlap (the engine has one set of buffers): keep them on one stream.
+  Status Enqueue(CUstream_st* stream);
 
   struct Impl;
 
