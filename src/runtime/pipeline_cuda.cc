@@ -150,7 +150,11 @@ Result<VisionPipelineRun> RunVisionPipelineCuda(const VisionPipelineOptions& opt
     RIDGE_ASSIGN_OR_RETURN(gpu_pre, vision::cuda::GpuPreprocessor::Create(io.spec, options.batch));
   }
   for (GpuSlot& s : st.slots) {
-    for (cudaEvent_t& e : s.ev) RIDGE_CUDA(cudaEventCreate(&e));
+    // The events the D2H thread waits on block instead of spinning: a spinning wait would take
+    // a core from the CPU stages.
+    for (int e = 0; e < kNumEv; ++e)
+      RIDGE_CUDA(cudaEventCreateWithFlags(
+          &s.ev[e], e == kD2HEnd || e == kPostEnd ? cudaEventBlockingSync : cudaEventDefault));
     if (!pre_gpu) RIDGE_RETURN_IF_ERROR(EnsureStaging(s, in_bytes));
     if (post_gpu && io.task == "detect") {
       RIDGE_ASSIGN_OR_RETURN(
