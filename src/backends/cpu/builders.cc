@@ -132,6 +132,23 @@ memory PackConstant(Compiler& c, const Tensor& t, const memory::desc& user_md,
   return packed;
 }
 
+// The slot of residual operand `other` when conv `id` may accumulate into its bytes in place:
+// a planned buffer in the conv's destination layout, read by no kernel after this one (every
+// other consumer precedes the conv in node order, so its kernel already ran) and aliased by
+// nothing. Else -1, and the operand is copied into a fresh destination.
+int SumInPlaceSlot(Compiler& c, ir::NodeId id, ir::ValueId other, const memory::desc& dst_md) {
+  const ir::Value& ov = c.value(other);
+  int s = c.SlotOf(other);
+  if (ov.is_graph_output || s < 0 ||
+      !(c.slot(s).storage == Storage::kArena || c.slot(s).sole_owner) || c.slot(s).md != dst_md ||
+      c.IsAliased(s)) {
+    return -1;
+  }
+  int later = 0;  // consumers at or after the conv: only the fused Add may be one
+  for (ir::NodeId n : ov.consumers) later += n >= id ? 1 : 0;
+  return later == 1 ? s : -1;
+}
+
 }  // namespace
 
 bool HasNativeKernel(const std::string& op) {
@@ -280,6 +297,7 @@ Status BuildConv(Compiler& c, ir::NodeId id, bool* handled) {
 
   auto k = NewKernel(node, type);
   int src = c.SlotWithDesc(x, pd.src_desc());
+  int inplace = sum_other != ir::kNoValue ? SumInPlaceSlot(c, id, sum_other, pd.dst_desc()) : -1;
   int dst = c.NewValueSlot(cur, pd.dst_desc());
   k->primitive = dnnl::convolution_forward(pd);
   k->slot_args = {{DNNL_ARG_SRC, src, {}}, {DNNL_ARG_DST, dst, {}}};
@@ -293,8 +311,16 @@ Status BuildConv(Compiler& c, ir::NodeId id, bool* handled) {
   if (sum_other != ir::kNoValue) {
     k->sum_source = c.SlotOf(sum_other);
     k->sum_dest = dst;
-    k->sum_copy = dnnl::reorder(dnnl::reorder::primitive_desc(c.engine(), c.slot(k->sum_source).md,
-                                                              c.engine(), pd.dst_desc()));
+    if (inplace >= 0) {
+      // The residual dies here: accumulate into its own bytes instead of copying it first.
+      k->sum_in_place = true;
+      k->alias_source = inplace;
+      c.slot(dst).storage = Storage::kAlias;
+      c.slot(dst).sole_owner = true;
+    } else {
+      k->sum_copy = dnnl::reorder(dnnl::reorder::primitive_desc(
+          c.engine(), c.slot(k->sum_source).md, c.engine(), pd.dst_desc()));
+    }
     k->input_slots.push_back(k->sum_source);
   }
   k->output_slots = {dst};

@@ -39,6 +39,13 @@ int Compiler::NewValueSlot(ir::ValueId v, const dnnl::memory::desc& md) {
   return id;
 }
 
+bool Compiler::IsAliased(int s) const {
+  for (const auto& k : program_->kernels) {
+    if (k->alias_source == s) return true;
+  }
+  return false;
+}
+
 int Compiler::AddReorder(int from, const dnnl::memory::desc& md) {
   for (const auto& r : reorders_) {
     if (r.from == from && r.md == md) return r.to;
@@ -49,6 +56,7 @@ int Compiler::AddReorder(int from, const dnnl::memory::desc& md) {
   s.blocked = !IsPlain(md, s.dims);
   s.size_bytes = md.get_size();
   s.storage = Storage::kArena;
+  s.sole_owner = false;
   s.tensor = Tensor();
   s.ptr = nullptr;
   program_->state.slots.push_back(std::move(s));

@@ -45,6 +45,8 @@ class Compiler {
   // Marks node n as executed by a kernel built for another node (fusion).
   void MarkFused(ir::NodeId n) { fused_.insert(n); }
   const ir::Value& value(ir::ValueId v) const { return graph_.value(v); }
+  // Whether some kernel built so far reads slot s's bytes through an alias (Reshape, ...).
+  bool IsAliased(int s) const;
   bool IsFloatActivation(ir::ValueId v) const;
 
  private:

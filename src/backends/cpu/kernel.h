@@ -35,6 +35,9 @@ struct Slot {
   int64_t arena_offset = -1;
   Tensor tensor;             // kConstant / kInput / kOwned: the tensor holding the bytes
   std::byte* ptr = nullptr;  // resolved address (arena at compile, others at run)
+  // kAlias whose source value is dead (a residual accumulated in place): the bytes belong to
+  // this slot alone, like an arena slot's.
+  bool sole_owner = false;
 };
 
 struct ExecState {

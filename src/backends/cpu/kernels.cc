@@ -15,7 +15,9 @@ dnnl::memory::desc PlainDesc(const std::vector<int64_t>& dims, dnnl::memory::dat
 
 Status DnnlKernel::Run(ExecState& state) {
   try {
-    if (sum_source >= 0) {
+    if (sum_in_place) {
+      state.slots[sum_dest].ptr = state.slots[sum_source].ptr;
+    } else if (sum_source >= 0) {
       dnnl::memory src = state.Mem(sum_source);
       dnnl::memory dst = state.Mem(sum_dest);
       sum_copy.execute(state.stream, {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});

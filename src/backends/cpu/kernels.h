@@ -27,6 +27,8 @@ class DnnlKernel : public Kernel {
   int sum_source = -1;
   int sum_dest = -1;
   dnnl::primitive sum_copy;  // reorder sum_source -> sum_dest
+  // sum_dest aliases sum_source's bytes (the residual is dead after this kernel): no copy.
+  bool sum_in_place = false;
 
   Status Run(ExecState& state) override;
 };
