@@ -220,6 +220,107 @@ TEST_P(ConvChain, DepthwiseClipThenSiluAndPoolGemm) {
   ExpectNear((*out)[0], want);
 }
 
+// Three residual blocks y_k = Relu(Conv(Relu(Conv(y_{k-1}))) + y_{k-1}); the block inputs die
+// at their add (accumulated in place, the second one through the first's in-place buffer), and
+// a last add whose residual is read again afterwards (must not be overwritten).
+TEST_P(ConvChain, ResidualAddsInPlaceMatchNaive) {
+  Builder b;
+  const Dims d = {1, 16, 6, 6};
+  auto x = b.Input("x", d);
+  std::map<std::string, ir::Attribute> pad = {{"pads", Ints({1, 1, 1, 1})}};
+  std::vector<ir::ValueId> ws;
+  ir::ValueId y = x;
+  for (int k = 0; k < 3; ++k) {
+    ws.push_back(b.Const("wa" + std::to_string(k), {16, 16, 3, 3}, 0.2f));
+    ws.push_back(b.Const("wb" + std::to_string(k), {16, 16, 3, 3}, 0.2f));
+    auto r = b.Op("Relu", {b.Op("Conv", {y, ws[ws.size() - 2]}, d, pad)}, d);
+    y = b.Op("Relu", {b.Op("Add", {b.Op("Conv", {r, ws.back()}, d, pad), y}, d)}, d);
+  }
+  ws.push_back(b.Const("wz", {16, 16, 1, 1}, 0.2f));
+  auto z = b.Op("Add", {b.Op("Conv", {y, ws.back()}, d), y}, d);
+  auto out_v = b.Op("Mul", {z, y}, d);  // y is read after z's add
+  b.Output(out_v);
+  ExecutorOptions opt;
+  opt.blocked_layouts = GetParam();
+  auto exec = Executor::Create(b.g, opt);
+  ASSERT_TRUE(exec.ok()) << exec.status().ToString();
+  Tensor in = b.RandomInput(d);
+  auto out = (*exec)->Run({{"x", in}});
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+
+  auto w = [&](size_t i) { return *b.g.value(ws[i]).constant; };
+  Tensor ry = in.Clone();
+  for (int k = 0; k < 3; ++k) {
+    Tensor r = NaiveConv(ry, w(2 * k), nullptr, 1, 1, 1);
+    for (float& v : r.span<float>()) v = std::max(0.f, v);
+    r = NaiveConv(r, w(2 * k + 1), nullptr, 1, 1, 1);
+    for (int64_t i = 0; i < r.num_elements(); ++i) {
+      r.data<float>()[i] = std::max(0.f, r.data<float>()[i] + ry.data<float>()[i]);
+    }
+    ry = r;
+  }
+  Tensor rz = NaiveConv(ry, w(6), nullptr, 1, 0, 1);
+  for (int64_t i = 0; i < rz.num_elements(); ++i) {
+    float yv = ry.data<float>()[i];
+    rz.data<float>()[i] = (rz.data<float>()[i] + yv) * yv;
+  }
+  ExpectNear((*out)[0], rz);
+  auto again = (*exec)->Run({{"x", in}});
+  ASSERT_TRUE(again.ok());
+  ExpectNear((*again)[0], (*out)[0], 0, 0);
+}
+
+// convnext's pattern: Conv -> Transpose(NHWC) -> LayerNorm(last axis) -> Transpose(NCHW) ->
+// Add(conv output); the transposes relabel axes instead of moving data. A transpose is also a
+// graph output (its layout must be made plain on the way out). 24 channels: padded when blocked.
+TEST_P(ConvChain, TransposeLayerNormTransposeMatchesNaive) {
+  for (int64_t c : {24, 32}) {
+    Builder b;
+    const int64_t h = 5, wd = 7;
+    auto x = b.Input("x", {1, 8, h, wd});
+    auto w = b.Const("w", {c, 8, 1, 1});
+    auto scale = b.Const("scale", {c});
+    auto shift = b.Const("shift", {c});
+    auto conv = b.Op("Conv", {x, w}, {1, c, h, wd});
+    auto t1 = b.Op("Transpose", {conv}, {1, h, wd, c}, {{"perm", Ints({0, 2, 3, 1})}});
+    auto ln = b.Op("LayerNormalization", {t1, scale, shift}, {1, h, wd, c}, {{"axis", Int(-1)}});
+    auto t2 = b.Op("Transpose", {ln}, {1, c, h, wd}, {{"perm", Ints({0, 3, 1, 2})}});
+    auto y = b.Op("Add", {t2, conv}, {1, c, h, wd});
+    b.Output(y);
+    b.Output(t1);
+    ExecutorOptions opt;
+    opt.blocked_layouts = GetParam();
+    auto exec = Executor::Create(b.g, opt);
+    ASSERT_TRUE(exec.ok()) << exec.status().ToString();
+    EXPECT_EQ((*exec)->KernelCounts()["reference"], 0);
+    Tensor in = b.RandomInput({1, 8, h, wd});
+    auto out = (*exec)->Run({{"x", in}});
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+
+    Tensor rc = NaiveConv(in, *b.g.value(w).constant, nullptr, 1, 0, 1);
+    const float* sc = b.g.value(scale).constant->data<float>();
+    const float* sh = b.g.value(shift).constant->data<float>();
+    Tensor ry(DType::kFloat32, {1, c, h, wd}), rt(DType::kFloat32, {1, h, wd, c});
+    const float* cv = rc.data<float>();
+    for (int64_t p = 0; p < h * wd; ++p) {
+      double mean = 0, var = 0;
+      for (int64_t ch = 0; ch < c; ++ch) mean += cv[ch * h * wd + p] / c;
+      for (int64_t ch = 0; ch < c; ++ch) {
+        double dv = cv[ch * h * wd + p] - mean;
+        var += dv * dv / c;
+      }
+      for (int64_t ch = 0; ch < c; ++ch) {
+        float v = cv[ch * h * wd + p];
+        rt.data<float>()[p * c + ch] = v;
+        float n = static_cast<float>((v - mean) / std::sqrt(var + 1e-5) * sc[ch] + sh[ch]);
+        ry.data<float>()[ch * h * wd + p] = n + v;
+      }
+    }
+    ExpectNear((*out)[0], ry);
+    ExpectNear((*out)[1], rt);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Layouts, ConvChain, ::testing::Values(true, false),
                          [](const auto& info) { return info.param ? "blocked" : "plain"; });
 

@@ -87,6 +87,18 @@ Status BuildMatMul(Compiler& c, ir::NodeId id, bool* handled) {
   if (yd.size() != r) return Status::Ok();
   Dims ap = PadLeft(ad, r), bp = PadLeft(bd, r);
   const Tensor* bt = ConstOf(c, b);
+  // Constant 2-D weights shared by every leading index: one [M, K] x [K, N] product over all
+  // rows. oneDNN 2.6 otherwise runs a batch of small products (convnext's [1, 7, 7, 768] input:
+  // 7 products of 7 rows instead of one of 49), far from its GEMM's speed.
+  Dims yview = yd;
+  if (bt && r > 2 && std::all_of(bp.begin(), bp.end() - 2, [](int64_t v) { return v == 1; })) {
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < r; ++i) rows *= ap[i];
+    ap = {rows, ap.back()};
+    bp = {bp[r - 2], bp[r - 1]};
+    yview = {rows, yd.back()};
+    r = 2;
+  }
   memory::desc w_md = bt ? memory::desc(ToDnnl(bp), memory::data_type::f32, memory::format_tag::any)
                          : PlainDesc(bp);
   // Epilogue fusion (constant weights): MatMul -> Add(constant bias over the last dim) ->
@@ -106,7 +118,8 @@ Status BuildMatMul(Compiler& c, ir::NodeId id, bool* handled) {
     auto row_const = [&](ir::ValueId v) -> std::optional<memory> {
       const Tensor* t = v == ir::kNoValue ? nullptr : ConstOf(c, v);
       if (!t || t->dtype() != DType::kFloat32 || t->num_elements() != n) return std::nullopt;
-      if (t->dims().size() > r || t->dims().empty() || t->dims().back() != n) return std::nullopt;
+      if (t->dims().size() > yd.size() || t->dims().empty() || t->dims().back() != n)
+        return std::nullopt;
       memory m(row_md, c.engine());
       std::memcpy(m.get_data_handle(), t->raw_data(), static_cast<size_t>(n) * sizeof(float));
       return m;
@@ -155,10 +168,10 @@ Status BuildMatMul(Compiler& c, ir::NodeId id, bool* handled) {
   dnnl::matmul::primitive_desc pd;
   try {
     pd = bias ? dnnl::matmul::primitive_desc(
-                    dnnl::matmul::desc(PlainDesc(ap), w_md, bias->get_desc(), PlainDesc(yd)), attr,
-                    c.engine())
-              : dnnl::matmul::primitive_desc(dnnl::matmul::desc(PlainDesc(ap), w_md, PlainDesc(yd)),
-                                             attr, c.engine());
+                    dnnl::matmul::desc(PlainDesc(ap), w_md, bias->get_desc(), PlainDesc(yview)),
+                    attr, c.engine())
+              : dnnl::matmul::primitive_desc(
+                    dnnl::matmul::desc(PlainDesc(ap), w_md, PlainDesc(yview)), attr, c.engine());
   } catch (const dnnl::error&) {
     return Status::Ok();
   }
@@ -175,7 +188,7 @@ Status BuildMatMul(Compiler& c, ir::NodeId id, bool* handled) {
   } else {
     k->slot_args.push_back({DNNL_ARG_WEIGHTS, c.PlainSlot(b), PlainDesc(bp)});
   }
-  k->slot_args.push_back({DNNL_ARG_DST, dst, {}});
+  k->slot_args.push_back({DNNL_ARG_DST, dst, PlainDesc(yview)});
   Finish(c, std::move(k), id, fused);
   *handled = true;
   return Status::Ok();
@@ -446,6 +459,37 @@ Status BuildTranspose(Compiler& c, ir::NodeId id, bool* handled) {
   for (size_t i = 0; i < rank; ++i) {
     if (perm[i] < 0 || perm[i] >= static_cast<int64_t>(rank)) return Status::Ok();
     view_strides[i] = in_strides[perm[i]];
+  }
+  // A transpose of a dense layout is a relabeling of its axes: the output aliases the input's
+  // bytes with permuted strides and moves no data. A consumer that needs plain data reorders it
+  // once; when the input's physical order already is the output's logical one (convnext's
+  // NCHW -> NHWC around LayerNorm, with oneDNN's convs writing NHWC), nothing runs at all.
+  {
+    int src = c.SlotOf(x);
+    const memory::desc& in_md = c.slot(src).md;
+    std::vector<int> inverse(rank, -1);
+    bool is_perm = true;
+    for (size_t i = 0; i < rank; ++i) {
+      is_perm = is_perm && inverse[perm[i]] < 0;
+      inverse[perm[i]] = static_cast<int>(i);
+    }
+    memory::desc out_md;
+    bool dense = is_perm && in_md.data.format_kind == dnnl_blocked &&
+                 in_md.data.format_desc.blocking.inner_nblks == 0 && !HasPadding(in_md, xd) &&
+                 c.slot(src).storage != Storage::kConstant;
+    if (dense) out_md = in_md.permute_axes(inverse, /*allow_empty=*/true);
+    if (dense && out_md.dims() == ToDnnl(yd)) {
+      int dst = c.NewValueSlot(y, out_md);
+      c.slot(dst).storage = Storage::kAlias;
+      auto k = std::make_unique<AliasKernel>();
+      k->op_type = "Transpose";
+      k->input_slots = {src};
+      k->output_slots = {dst};
+      k->alias_source = src;
+      c.AddKernel(std::move(k), {id}, "alias");
+      *handled = true;
+      return Status::Ok();
+    }
   }
   memory::desc view(ToDnnl(yd), memory::data_type::f32, view_strides);
   dnnl::reorder::primitive_desc pd;
