@@ -488,7 +488,13 @@ Status InferTile(InferContext& ctx) {
     const PartialInt& r = (*reps)[i];
     if (r.known && r.value < 0) return ctx.Error("repeats must be non-negative");
     if (r.known && r.value == 1) continue;
-    out[i] = r.known && (*s)[i].known() ? Dim((*s)[i].value * r.value) : Dim();
+    if (!r.known || !(*s)[i].known()) {
+      out[i] = Dim();
+      continue;
+    }
+    auto tiled = CheckedMul((*s)[i].value, r.value);
+    if (!tiled) return ctx.Error("repeats overflow dim " + std::to_string(i));
+    out[i] = Dim(*tiled);
   }
   ctx.SetOutput(0, ctx.input_dtype(0), std::move(out));
   return Status::Ok();

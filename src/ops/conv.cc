@@ -195,7 +195,11 @@ Status InferConvTranspose(InferContext& ctx) {
   const size_t rank = g.spatial + 2;
   std::vector<Dim> dims(rank);
   if (x) dims[0] = (*x)[0];
-  if (w && (*w)[1].known()) dims[1] = Dim((*w)[1].value * g.group);
+  if (w && (*w)[1].known()) {
+    auto channels = CheckedMul((*w)[1].value, g.group);
+    if (!channels) return ctx.Error("group " + std::to_string(g.group) + " overflows channels");
+    dims[1] = Dim(*channels);
+  }
   auto win = nn::ReadWindow(ctx.node(), g.spatial, g.weight_kernel, false);
   if (!win.ok() && g.weight_kernel.empty() && !ctx.node().HasAttr("kernel_shape")) {
     ctx.SetOutput(0, dt, Shape(dims));

@@ -343,7 +343,12 @@ Result<int64_t> BlockSize(const ir::Node& node) {
   return b;
 }
 
-Dim Mul(const Dim& d, int64_t b) { return d.known() ? Dim(d.value * b) : Dim(); }
+// Unknown (never a wrapped value) when dim * b overflows: dims <= 2^40 but b*b may be 2^32.
+Dim Mul(const Dim& d, int64_t b) {
+  if (!d.known()) return Dim();
+  auto m = CheckedMul(d.value, b);
+  return m ? Dim(*m) : Dim();
+}
 
 template <bool kToSpace>
 Status InferSpaceDepth(InferContext& ctx) {

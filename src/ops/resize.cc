@@ -133,6 +133,7 @@ Result<ResizePlan> Plan(const ir::Node& node, const ResizeAttrs& a, const Resize
       if (ri.in[d] >= 0) {
         const double extent = p.roi_end[d] - p.roi_start[d];
         const double o = std::floor(static_cast<double>(ri.in[d]) * extent * s);
+        if (!(o >= 0)) return InvalidModel("roi and scales give a negative or NaN output dim");
         if (o > 1e12) return LimitExceeded("scaled output dim is too large");
         p.out[d] = static_cast<int64_t>(o);
       }
@@ -162,7 +163,9 @@ Result<ResizePlan> Plan(const ir::Node& node, const ResizeAttrs& a, const Resize
       const size_t d = static_cast<size_t>(ax[i]);
       p.scale[d] = common;
       if (ri.in[d] > 0) {
-        p.out[d] = static_cast<int64_t>(std::round(common * static_cast<double>(ri.in[d])));
+        const double o = std::round(common * static_cast<double>(ri.in[d]));
+        if (o > 1e12) return LimitExceeded("scaled output dim is too large");
+        p.out[d] = static_cast<int64_t>(o);
       }
     }
     return p;
