@@ -282,17 +282,28 @@ Status BuildConv(Compiler& c, ir::NodeId id, bool* handled) {
   dnnl::primitive_attr attr;
   attr.set_post_ops(po);
   dnnl::convolution_forward::primitive_desc pd;
-  try {
-    auto desc = bt ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                     algorithm::convolution_direct, src_md, w_any,
-                                                     b_md, dst_md, d_strides, d_dil, pad_l, pad_r)
-                   : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference,
-                                                     algorithm::convolution_direct, src_md, w_any,
-                                                     dst_md, d_strides, d_dil, pad_l, pad_r);
-    pd = dnnl::convolution_forward::primitive_desc(desc, attr, c.engine());
-  } catch (const dnnl::error&) {
-    return Status::Ok();  // declined: the reference kernel runs it unfused
+  // Winograd F(4x4, 3x3) for plain 3x3 stride-1 convs with enough channels: about 2.25x fewer
+  // multiplies in the conv body. oneDNN 2.6 declines it where it has no kernel (channels not a
+  // multiple of 16, post-ops other than ReLU/sum, ...); then the direct conv is used. It
+  // changes rounding a little (resnet18: 2e-6 max abs difference on outputs up to ~2).
+  const bool wino = c.options().winograd && blocked && group == 1 && wd[2] == 3 && wd[3] == 3 &&
+                    strides == Dims{1, 1} && dil == Dims{1, 1} && wd[0] >= 64 && wd[1] >= 64;
+  for (algorithm alg : {algorithm::convolution_winograd, algorithm::convolution_direct}) {
+    if (alg == algorithm::convolution_winograd && !wino) continue;
+    try {
+      auto desc =
+          bt ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg, src_md,
+                                               w_any, b_md, dst_md, d_strides, d_dil, pad_l, pad_r)
+             : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, alg, src_md,
+                                               w_any, dst_md, d_strides, d_dil, pad_l, pad_r);
+      pd = dnnl::convolution_forward::primitive_desc(desc, attr, c.engine());
+      if (alg == algorithm::convolution_winograd) type = "Wino" + type;
+      break;
+    } catch (const dnnl::error&) {
+      // Winograd declined: try direct. Direct declined: the reference kernel runs it unfused.
+    }
   }
+  if (!pd) return Status::Ok();
   for (size_t i = 1; i < fused.size(); ++i) c.MarkFused(fused[i]);
 
   auto k = NewKernel(node, type);

@@ -25,6 +25,7 @@ struct ExecutorOptions {
   int num_threads = 0;          // 0: all cores
   bool fuse = true;             // conv + bias + activation + residual add
   bool blocked_layouts = true;  // let oneDNN choose blocked layouts for conv chains
+  bool winograd = true;         // Winograd for 3x3 stride-1 convs of >= 64 channels (blocked)
   bool profile = false;         // time every kernel
 };
 
