@@ -13,16 +13,12 @@
 #include "analysis/cost_model.h"
 #include "analysis/device_profile.h"
 #include "analysis/roofline.h"
+#include "bench_cuda.h"
 #include "commands.h"
 #include "profiler/stats.h"
 #include "runtime/session.h"
 
 namespace ridge::cli {
-#ifdef RIDGE_HAVE_CUDA
-// cmd_bench_cuda.cc: the CUDA engine's timing (graph replay, CUDA events).
-Status BenchCuda(const std::string& model, int64_t batch, const std::string& precision,
-                 int64_t iterations, const std::string& json_path);
-#endif
 namespace {
 
 struct BenchFlags {
@@ -37,6 +33,8 @@ struct BenchFlags {
   std::string json_path;
   bool profile = false;
   bool progress = false;
+  std::string trace_path;      // --device cuda only
+  std::string device_profile;  // --device cuda only
 };
 
 struct LayerRow {
@@ -79,10 +77,13 @@ std::vector<LayerRow> JoinProfile(const runtime::CpuSession& session,
 Status Bench(const BenchFlags& f) {
 #ifdef RIDGE_HAVE_CUDA
   if (f.device == "cuda") {
-    if (f.batch <= 0) return InvalidArgument("--batch must be positive");
-    return BenchCuda(f.model, f.batch, f.precision, f.iterations, f.json_path);
+    // cmd_bench_cuda.cc: pinned H2D, graph replay, D2H per iteration; --profile per step.
+    return BenchCuda({f.model, f.batch, f.precision, f.warmup_ms, f.duration_s, f.iterations,
+                      f.json_path, f.profile, f.trace_path, f.device_profile, f.progress});
   }
 #endif
+  if (!f.trace_path.empty() || !f.device_profile.empty())
+    return InvalidArgument("--trace and --device-profile apply to --device cuda only");
   if (f.device != "cpu") {
     return Unsupported("--device " + f.device + ": this build benchmarks the cpu backend only");
   }
@@ -210,7 +211,7 @@ Command RegisterBench(CLI::App& parent) {
   auto f = std::make_shared<BenchFlags>();
   CLI::App* app = parent.add_subcommand("bench", "Benchmark a model (latency statistics)");
   app->add_option("model", f->model, "ONNX model file")->required();
-  app->add_option("--device", f->device, "cpu (default; the GPU backend is separate)");
+  app->add_option("--device", f->device, "cpu (default) or cuda (when built with CUDA)");
   app->add_option("--batch", f->batch, "Batch size (default 1)");
   app->add_option("--precision", f->precision, "fp16 (default) or fp32; --device cuda only");
   app->add_option("--threads", f->threads, "Intra-op threads (default: all cores)");
@@ -221,6 +222,10 @@ Command RegisterBench(CLI::App& parent) {
   app->add_option("--json", f->json_path, "Write the results as JSON");
   app->add_flag("--profile", f->profile, "Per-layer times joined with the roofline prediction");
   app->add_flag("--progress", f->progress, "Show progress on stderr even when not a tty");
+  app->add_option("--trace", f->trace_path,
+                  "--device cuda: write a Chrome/Perfetto trace of one profiled run");
+  app->add_option("--device-profile", f->device_profile,
+                  "--device cuda: profile for --profile predictions (name or ridge probe file)");
   return {app, [f] {
             Status st = Bench(*f);
             return st.ok() ? 0 : ReportError("bench", st);

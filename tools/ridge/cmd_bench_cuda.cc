@@ -1,48 +1,227 @@
-// `ridge bench MODEL --device cuda [--precision fp16|fp32] [--batch N] [--iterations N]
-// [--json F]`: the CUDA engine's captured graph replay timed with CUDA events (median, p90,
-// p99 over >= 200 replays after 50 warm-up replays). Built only with the CUDA backend.
+// `ridge bench MODEL --device cuda`: trtexec-style timing of the CUDA engine. Each iteration
+// copies the inputs from pinned host memory (H2D), replays the captured CUDA graph (compute),
+// copies the outputs back to pinned memory (D2H), and waits. Per iteration we record the host
+// time of the enqueue call, the three GPU phases (CUDA events), their sum (GPU latency) and the
+// host wall time end to end; each gets min/mean/median/p90/p99/max and CV.
 #ifdef RIDGE_HAVE_CUDA
+#include <cuda_runtime.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "backends/cuda/cuda_check.h"
 #include "backends/cuda/engine.h"
+#include "bench_cuda.h"
 #include "commands.h"
 #include "onnx/loader.h"
 #include "ops/shape_inference.h"
+#include "profiler/stats.h"
 #include "runtime/session.h"
 
 namespace ridge::cli {
+// bench_cuda_profile.cc: --profile / --trace.
+Status ProfileCudaSteps(const CudaBenchOptions& o, const ir::Graph& graph, cuda::Engine& engine,
+                        Precision precision, nlohmann::json* j);
 
-Status BenchCuda(const std::string& model, int64_t batch, const std::string& precision,
-                 int64_t iterations, const std::string& json_path) {
-  if (precision != "fp16" && precision != "fp32")
+namespace {
+
+// Pinned host mirrors of the engine's input and output buffers, and the events of one
+// iteration; everything is released on every path.
+struct IoState {
+  std::vector<cuda::Engine::DeviceTensor> in, out;
+  std::vector<void*> host_in, host_out;
+  std::vector<size_t> in_bytes, out_bytes;
+  cudaStream_t stream = nullptr;
+  cudaEvent_t ev[4] = {nullptr, nullptr, nullptr, nullptr};
+  ~IoState() {
+    for (void* p : host_in) cudaFreeHost(p);
+    for (void* p : host_out) cudaFreeHost(p);
+    for (cudaEvent_t e : ev)
+      if (e) cudaEventDestroy(e);
+    if (stream) cudaStreamDestroy(stream);
+  }
+};
+
+size_t Bytes(const cuda::Engine::DeviceTensor& t) {
+  size_t n = DTypeSize(t.dtype);
+  for (int64_t d : t.dims) n *= static_cast<size_t>(d);
+  return n;
+}
+
+Status SetUp(cuda::Engine& engine, IoState* io) {
+  io->in = engine.InputBuffers();
+  io->out = engine.OutputBuffers();
+  RIDGE_CUDA(cudaStreamCreateWithFlags(&io->stream, cudaStreamNonBlocking));
+  for (cudaEvent_t& e : io->ev) RIDGE_CUDA(cudaEventCreate(&e));
+  for (const auto& t : io->in) {
+    io->in_bytes.push_back(Bytes(t));
+    void* p = nullptr;
+    RIDGE_CUDA(cudaMallocHost(&p, io->in_bytes.back()));
+    io->host_in.push_back(p);
+    // The engine holds the random inputs Run uploaded, already in its storage dtype.
+    RIDGE_CUDA(cudaMemcpy(p, t.data, io->in_bytes.back(), cudaMemcpyDeviceToHost));
+  }
+  for (const auto& t : io->out) {
+    io->out_bytes.push_back(Bytes(t));
+    void* p = nullptr;
+    RIDGE_CUDA(cudaMallocHost(&p, io->out_bytes.back()));
+    io->host_out.push_back(p);
+  }
+  return Status::Ok();
+}
+
+struct Sample {
+  double enqueue_ms, h2d_ms, compute_ms, d2h_ms, latency_ms, e2e_ms;
+};
+
+Result<Sample> Iterate(cuda::Engine& engine, IoState& io) {
+  Sample s{};
+  profiler::Timer wall;
+  cudaStream_t st = io.stream;
+  RIDGE_CUDA(cudaEventRecord(io.ev[0], st));
+  for (size_t i = 0; i < io.in.size(); ++i)
+    RIDGE_CUDA(
+        cudaMemcpyAsync(io.in[i].data, io.host_in[i], io.in_bytes[i], cudaMemcpyHostToDevice, st));
+  RIDGE_CUDA(cudaEventRecord(io.ev[1], st));
+  profiler::Timer enqueue;
+  RIDGE_RETURN_IF_ERROR(engine.Enqueue(st));
+  s.enqueue_ms = enqueue.ElapsedMs();
+  RIDGE_CUDA(cudaEventRecord(io.ev[2], st));
+  for (size_t i = 0; i < io.out.size(); ++i)
+    RIDGE_CUDA(cudaMemcpyAsync(io.host_out[i], io.out[i].data, io.out_bytes[i],
+                               cudaMemcpyDeviceToHost, st));
+  RIDGE_CUDA(cudaEventRecord(io.ev[3], st));
+  RIDGE_CUDA(cudaEventSynchronize(io.ev[3]));
+  s.e2e_ms = wall.ElapsedMs();
+  float ms = 0;
+  RIDGE_CUDA(cudaEventElapsedTime(&ms, io.ev[0], io.ev[1]));
+  s.h2d_ms = ms;
+  RIDGE_CUDA(cudaEventElapsedTime(&ms, io.ev[1], io.ev[2]));
+  s.compute_ms = ms;
+  RIDGE_CUDA(cudaEventElapsedTime(&ms, io.ev[2], io.ev[3]));
+  s.d2h_ms = ms;
+  RIDGE_CUDA(cudaEventElapsedTime(&ms, io.ev[0], io.ev[3]));
+  s.latency_ms = ms;
+  return s;
+}
+
+nlohmann::json StatsJson(const profiler::LatencyStats& s) {
+  return {{"min", s.min_ms}, {"mean", s.mean_ms}, {"median", s.median_ms}, {"p90", s.p90_ms},
+          {"p99", s.p99_ms}, {"max", s.max_ms},   {"stddev", s.stddev_ms}, {"cv", s.cv}};
+}
+
+}  // namespace
+
+Status BenchCuda(const CudaBenchOptions& o) {
+  if (o.precision != "fp16" && o.precision != "fp32")
     return InvalidArgument("--precision must be fp16 or fp32 for --device cuda");
-  RIDGE_ASSIGN_OR_RETURN(ir::Graph graph, onnx::LoadModel(model));
+  if (o.batch <= 0) return InvalidArgument("--batch must be positive");
+  if (!(o.warmup_ms >= 0) || !(o.duration_s > 0) || o.iterations < 0 || o.warmup_ms > 3.6e6 ||
+      o.duration_s > 3600) {
+    return InvalidArgument(
+        "--warmup-ms must be in [0, 3.6e6], --duration-s in (0, 3600], --iterations >= 0");
+  }
+  RIDGE_ASSIGN_OR_RETURN(ir::Graph graph, onnx::LoadModel(o.model));
   ops::InferOptions infer;
-  infer.batch = batch;
+  infer.batch = o.batch;
   RIDGE_RETURN_IF_ERROR(ops::InferShapes(graph, infer));
   cuda::EngineOptions options;
-  options.precision = precision == "fp16" ? Precision::kFp16 : Precision::kFp32;
+  const Precision precision = o.precision == "fp16" ? Precision::kFp16 : Precision::kFp32;
+  options.precision = precision;
   RIDGE_ASSIGN_OR_RETURN(auto engine, cuda::Engine::Build(graph, options));
   RIDGE_ASSIGN_OR_RETURN(auto inputs, runtime::RandomInputs(graph, 0));
   RIDGE_RETURN_IF_ERROR(engine->Run(inputs).status());
-  const int runs = static_cast<int>(std::max<int64_t>(iterations, 200));
-  RIDGE_ASSIGN_OR_RETURN(std::vector<double> ms, engine->TimeReplays(50, runs));
-  std::sort(ms.begin(), ms.end());
-  auto pct = [&](double p) { return ms[static_cast<size_t>(p * (ms.size() - 1) + 0.5)]; };
+  IoState io;
+  RIDGE_RETURN_IF_ERROR(SetUp(*engine, &io));
+
+  // Warm-up: at least warmup_ms and 20 iterations (clocks ramp, caches and the graph settle).
+  profiler::Timer warm;
+  int64_t warm_runs = 0;
+  while ((warm_runs < 20 || warm.ElapsedMs() < o.warmup_ms) && warm.ElapsedMs() < 60'000) {
+    RIDGE_RETURN_IF_ERROR(Iterate(*engine, io).status());
+    ++warm_runs;
+  }
+  // Timed phase, as trtexec: until both 200 iterations and duration_s (or exactly --iterations).
+  std::vector<double> enq, h2d, comp, d2h, lat, e2e;
+  const bool show_progress = o.progress || isatty(STDERR_FILENO);
+  double last_progress = 0;
+  profiler::Timer total;
+  while (true) {
+    RIDGE_ASSIGN_OR_RETURN(Sample s, Iterate(*engine, io));
+    enq.push_back(s.enqueue_ms);
+    h2d.push_back(s.h2d_ms);
+    comp.push_back(s.compute_ms);
+    d2h.push_back(s.d2h_ms);
+    lat.push_back(s.latency_ms);
+    e2e.push_back(s.e2e_ms);
+    const auto n = static_cast<int64_t>(e2e.size());
+    const double elapsed_s = total.ElapsedMs() / 1e3;
+    if (show_progress && elapsed_s - last_progress >= 0.5) {
+      last_progress = elapsed_s;
+      std::fprintf(stderr, "\rbench: %lld iterations, %.1f s", static_cast<long long>(n),
+                   elapsed_s);
+    }
+    if (o.iterations > 0 ? n >= o.iterations
+                         : ((n >= 200 && elapsed_s >= o.duration_s) || n >= 10'000'000))
+      break;
+  }
+  const double wall_s = total.ElapsedMs() / 1e3;
+  if (show_progress && last_progress > 0) std::fprintf(stderr, "\n");
+  const auto n = static_cast<int64_t>(e2e.size());
+  const double throughput = wall_s > 0 ? static_cast<double>(n * o.batch) / wall_s : 0;
+
+  cudaDeviceProp prop{};
+  RIDGE_CUDA(cudaGetDeviceProperties(&prop, 0));
+  std::printf("model %s  batch %lld  device cuda (%s)  precision %s  %d steps in a CUDA graph\n",
+              o.model.c_str(), static_cast<long long>(o.batch), prop.name, o.precision.c_str(),
+              engine->stats().steps);
   std::printf(
-      "%s on cuda (%s, batch %lld): median %.3f ms, p90 %.3f, p99 %.3f over %d graph "
-      "replays (%d steps)\n",
-      model.c_str(), precision.c_str(), static_cast<long long>(batch), pct(0.5), pct(0.9),
-      pct(0.99), runs, engine->stats().steps);
-  if (!json_path.empty()) {
-    nlohmann::json j = {{"model", model},     {"device", "cuda"},   {"precision", precision},
-                        {"batch", batch},     {"runs", runs},       {"median_ms", pct(0.5)},
-                        {"p90_ms", pct(0.9)}, {"p99_ms", pct(0.99)}};
-    std::ofstream out(json_path);
-    if (!(out << j.dump(1) << "\n")) return IoError("cannot write '" + json_path + "'");
+      "iterations %lld in %.2f s (after %lld warm-up iterations); inputs %zu, outputs "
+      "%zu, pinned host buffers\n",
+      static_cast<long long>(n), wall_s, static_cast<long long>(warm_runs), io.in.size(),
+      io.out.size());
+  std::printf("%-28s %9s %9s %9s %9s %9s %9s %7s\n", "ms per iteration", "min", "mean", "median",
+              "p90", "p99", "max", "CV");
+  nlohmann::json j;
+  const std::pair<const char*, std::vector<double>*> rows[] = {
+      {"host enqueue (graph launch)", &enq},
+      {"H2D (pinned)", &h2d},
+      {"GPU compute", &comp},
+      {"D2H (pinned)", &d2h},
+      {"GPU latency (H2D+compute+D2H)", &lat},
+      {"end to end (host wall)", &e2e}};
+  const char* keys[] = {"enqueue_ms", "h2d_ms", "compute_ms", "d2h_ms", "latency_ms", "e2e_ms"};
+  bool unstable = false;
+  for (size_t i = 0; i < 6; ++i) {
+    auto s = profiler::ComputeStats(*rows[i].second, o.batch);
+    std::printf("%-28s %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %6.1f%%\n", rows[i].first, s.min_ms,
+                s.mean_ms, s.median_ms, s.p90_ms, s.p99_ms, s.max_ms, s.cv * 100);
+    j[keys[i]] = StatsJson(s);
+    if (i == 2) unstable = s.unstable;
+  }
+  std::printf("throughput %.1f inferences/s (%.1f iterations/s x batch %lld)%s\n", throughput,
+              wall_s > 0 ? n / wall_s : 0, static_cast<long long>(o.batch),
+              unstable ? "   UNSTABLE (GPU compute CV > 10%): not a reliable number" : "");
+  j["model"] = o.model;
+  j["device"] = "cuda";
+  j["gpu"] = prop.name;
+  j["precision"] = o.precision;
+  j["batch"] = o.batch;
+  j["iterations"] = n;
+  j["warmup_iterations"] = warm_runs;
+  j["wall_s"] = wall_s;
+  j["throughput_per_s"] = throughput;
+  j["unstable"] = unstable;
+  j["steps"] = engine->stats().steps;
+  if (o.profile || !o.trace_path.empty())
+    RIDGE_RETURN_IF_ERROR(ProfileCudaSteps(o, graph, *engine, precision, &j));
+  if (!o.json_path.empty()) {
+    std::ofstream out(o.json_path);
+    if (!(out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n"))
+      return IoError("cannot write '" + o.json_path + "'");
   }
   return Status::Ok();
 }

@@ -6,7 +6,27 @@
 #include "backends/cuda/kernels/transpose.cuh"
 #include "backends/cuda/memory_plan.h"
 
+#if __has_include(<nvtx3/nvToolsExt.h>)
+#include <nvtx3/nvToolsExt.h>
+#define RIDGE_HAVE_NVTX 1
+#else
+#define RIDGE_HAVE_NVTX 0
+#endif
+
 namespace ridge::cuda {
+namespace {
+
+// NVTX ranges (nvtx3 is header-only in the CUDA toolkit; no-ops unless a tool like Nsight
+// Systems is attached).
+#if RIDGE_HAVE_NVTX
+void NvtxPush(const std::string& name) { nvtxRangePushA(name.c_str()); }
+void NvtxPop() { nvtxRangePop(); }
+#else
+void NvtxPush(const std::string&) {}
+void NvtxPop() {}
+#endif
+
+}  // namespace
 
 int64_t NumElements(const std::vector<int64_t>& dims) {
   int64_t n = 1;
@@ -279,10 +299,18 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
     if (folded(id) || m.fused[id]) continue;
     const std::string& op = graph.node(id).op_type;
     m.current_node = graph.node(id).name;
+    const std::vector<bool> fused_before = m.fused;
+    const size_t first_step = m.steps.size();
     Status st = op == "Conv"                       ? m.BuildConv(id)
                 : (op == "Gemm" || op == "MatMul") ? m.BuildGemm(id)
                                                    : m.BuildOther(id);
     RIDGE_RETURN_IF_ERROR_CTX(st, graph.node(id).Describe(id));
+    // The steps this node added cover it and every node its builder fused into them.
+    std::vector<std::string> covered = {graph.node(id).name};
+    for (size_t n = 0; n < m.fused.size(); ++n)
+      if (m.fused[n] && !fused_before[n]) covered.push_back(graph.node(n).name);
+    for (size_t s = first_step; s < m.steps.size(); ++s)
+      if (m.steps[s].nodes.empty()) m.steps[s].nodes = covered;
   }
   for (ir::ValueId v : graph.outputs()) {
     RIDGE_ASSIGN_OR_RETURN(Ref src, m.Get(v, false));
@@ -485,25 +513,35 @@ Result<std::vector<Engine::StepTime>> Engine::ProfileSteps(int runs) {
   const size_t n = m.steps.size();
   std::vector<cudaEvent_t> ev(n + 1);
   for (auto& e : ev) RIDGE_CUDA(cudaEventCreate(&e));
-  std::vector<double> total(n, 0.0);
+  std::vector<double> total(n, 0.0), start(n, 0.0);
+  std::vector<std::string> labels(n);
+  for (size_t i = 0; i < n; ++i)
+    labels[i] = std::to_string(i) + " " + m.steps[i].kind + " " + m.steps[i].node;
   Status st;
   for (int r = 0; r < runs + 1 && st.ok(); ++r) {  // the first run warms up
     cudaEventRecord(ev[0], m.stream);
     for (size_t i = 0; i < n; ++i) {
+      NvtxPush(labels[i]);
       m.steps[i].launch(m.stream);
+      NvtxPop();
       cudaEventRecord(ev[i + 1], m.stream);
     }
     st = CudaStatus(cudaEventSynchronize(ev[n]), "profile run");
+    if (st.ok()) st = CudaStatus(cudaGetLastError(), "profiled step launch");
     for (size_t i = 0; r > 0 && i < n && st.ok(); ++i) {
-      float ms = 0;
-      cudaEventElapsedTime(&ms, ev[i], ev[i + 1]);
+      float ms = 0, at = 0;
+      st = CudaStatus(cudaEventElapsedTime(&ms, ev[i], ev[i + 1]), "cudaEventElapsedTime");
+      if (st.ok()) st = CudaStatus(cudaEventElapsedTime(&at, ev[0], ev[i]), "cudaEventElapsedTime");
       total[i] += ms;
+      start[i] = at;
     }
   }
   for (auto& e : ev) cudaEventDestroy(e);
   RIDGE_RETURN_IF_ERROR(st);
   std::vector<StepTime> out;
-  for (size_t i = 0; i < n; ++i) out.push_back({m.steps[i].kind, m.steps[i].node, total[i] / runs});
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back({m.steps[i].kind, m.steps[i].node, total[i] / runs, m.steps[i].nodes, start[i]});
+  }
   return out;
 }
 

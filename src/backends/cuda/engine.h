@@ -63,9 +63,12 @@ class Engine {
 
   // Runs the steps one by one (no CUDA graph) with an event pair around each; mean
   // milliseconds per step over `runs` runs, in step order: where the time goes.
+  // NVTX ranges name every step of the profiled runs (visible in Nsight Systems).
   struct StepTime {
     std::string kind, node;
     double ms = 0;
+    std::vector<std::string> nodes;  // ONNX nodes covered (node + those fused into it)
+    double start_ms = 0;             // offset from the start of the last profiled run
   };
   Result<std::vector<StepTime>> ProfileSteps(int runs);
 

@@ -39,6 +39,9 @@ struct Step {
   // Runs once after memory is placed, before capture (algorithm search).
   std::function<Status()> prepare;
   std::string node;  // the ONNX node it runs (the first one, when several are fused)
+  // Every ONNX node the step covers: `node` plus the nodes fused into it (set by Build from
+  // the nodes its builder marked fused), for per-layer profiles joined with the analyzer.
+  std::vector<std::string> nodes = {};
 };
 
 // A cuBLASLt GEMM, row-major Y[M,N] = alpha * A[M,K] * W + beta * C (+ bias, ReLU epilogue),
