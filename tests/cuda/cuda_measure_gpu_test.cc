@@ -81,7 +81,8 @@ TEST_P(StepCoverage, EveryNodeWithWorkIsCoveredByAStep) {
   }
   auto dev = analysis::LoadDeviceProfile("h200", RIDGE_DATA_DIR);
   ASSERT_TRUE(dev.ok());
-  auto joined = JoinStepProfile(graph, steps, &*dev, GetParam().second);
+  auto joined =
+      JoinStepProfile(graph, steps, &*dev, GetParam().second, (*engine)->NodesWithoutSteps());
   ASSERT_TRUE(joined.ok()) << joined.status().ToString();
   std::string uncovered;
   for (const auto& n : joined->uncovered) uncovered += n + " ";

@@ -116,6 +116,15 @@ TEST(ProfileJoin, ReportsUncoveredUnknownAndCountsANodeOnce) {
   EXPECT_EQ(joined->steps[1].predicted_ms, -1);
 }
 
+TEST(ProfileJoin, NodesTheEngineAliasedAreNotUncovered) {
+  GraphBuilder b = Block();
+  std::vector<StepSample> steps = {{"cudnn_conv", {"conv", "bn", "relu"}, 0.1, 0}};
+  auto joined = JoinStepProfile(b.g, steps, nullptr, Precision::kFp16, {"add"});
+  ASSERT_TRUE(joined.ok());
+  EXPECT_TRUE(joined->uncovered.empty());
+  EXPECT_EQ(joined->aliased, std::vector<std::string>{"add"});
+}
+
 TEST(ProfileJoin, WithoutADeviceOnlyCoverage) {
   GraphBuilder b = Block();
   auto joined = JoinStepProfile(b.g, FakeSteps(), nullptr, Precision::kFp16);

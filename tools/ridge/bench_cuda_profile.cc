@@ -79,9 +79,9 @@ Status ProfileCudaSteps(const CudaBenchOptions& o, const ir::Graph& graph, cuda:
     auto device = ProfileForThisGpu(o.device_profile);
     if (!device.ok() && !o.device_profile.empty()) return device.status();  // asked: must load
     if (!device.ok()) note = "no prediction: " + device.status().message();
-    RIDGE_ASSIGN_OR_RETURN(
-        cuda::JoinedProfile joined,
-        cuda::JoinStepProfile(graph, steps, device.ok() ? &*device : nullptr, precision));
+    RIDGE_ASSIGN_OR_RETURN(cuda::JoinedProfile joined,
+                           cuda::JoinStepProfile(graph, steps, device.ok() ? &*device : nullptr,
+                                                 precision, engine.NodesWithoutSteps()));
     std::printf(
         "\nper step (mean of %d runs without the CUDA graph, slowest first; predicted = "
         "roofline on %s)%s%s\n",
@@ -90,6 +90,8 @@ Status ProfileCudaSteps(const CudaBenchOptions& o, const ir::Graph& graph, cuda:
     PrintTable(joined);
     std::printf("steps total %.3f ms measured, %.3f ms predicted", joined.measured_ms,
                 joined.predicted_ms);
+    if (!joined.aliased.empty())
+      std::printf("; %zu nodes run as aliases (no kernel)", joined.aliased.size());
     if (!joined.uncovered.empty())
       std::printf("; nodes no step covers: %s", JoinNames(joined.uncovered, 200).c_str());
     std::printf("\n");
@@ -111,6 +113,7 @@ Status ProfileCudaSteps(const CudaBenchOptions& o, const ir::Graph& graph, cuda:
                        {"measured_ms", joined.measured_ms},
                        {"predicted_ms", joined.predicted_ms},
                        {"uncovered_nodes", joined.uncovered},
+                       {"aliased_nodes", joined.aliased},
                        {"steps", rows}};
   }
   if (!o.trace_path.empty()) {

@@ -311,6 +311,8 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
       if (m.fused[n] && !fused_before[n]) covered.push_back(graph.node(n).name);
     for (size_t s = first_step; s < m.steps.size(); ++s)
       if (m.steps[s].nodes.empty()) m.steps[s].nodes = covered;
+    if (m.steps.size() == first_step)  // an alias of its input (view, free transpose)
+      m.stepless_nodes.insert(m.stepless_nodes.end(), covered.begin(), covered.end());
   }
   for (ir::ValueId v : graph.outputs()) {
     RIDGE_ASSIGN_OR_RETURN(Ref src, m.Get(v, false));
@@ -442,6 +444,8 @@ Result<std::vector<Tensor>> Engine::Run(const std::map<std::string, Tensor>& inp
   }
   return out;
 }
+
+std::vector<std::string> Engine::NodesWithoutSteps() const { return impl_->stepless_nodes; }
 
 std::vector<Engine::DeviceTensor> Engine::InputBuffers() const {
   const Impl& m = *impl_;

@@ -71,6 +71,9 @@ class Engine {
     double start_ms = 0;             // offset from the start of the last profiled run
   };
   Result<std::vector<StepTime>> ProfileSteps(int runs);
+  // ONNX nodes the engine built without any step: aliases of their input (views, transposes of
+  // a value already held in the other layout). Folded constants are not listed.
+  std::vector<std::string> NodesWithoutSteps() const;
 
   const EngineStats& stats() const;
 

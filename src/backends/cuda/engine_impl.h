@@ -80,7 +80,8 @@ struct Engine::Impl {
   cudaGraph_t cuda_graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   EngineStats stats;
-  std::string current_node;  // set while a node's steps are built
+  std::string current_node;                 // set while a node's steps are built
+  std::vector<std::string> stepless_nodes;  // built as aliases, no step (NodesWithoutSteps)
 
   ~Impl();
 

@@ -46,7 +46,8 @@ bool IsOverheadStep(const std::string& kind) {
 }
 
 Result<JoinedProfile> JoinStepProfile(const ir::Graph& graph, const std::vector<StepSample>& steps,
-                                      const analysis::DeviceProfile* device, Precision precision) {
+                                      const analysis::DeviceProfile* device, Precision precision,
+                                      const std::vector<std::string>& stepless) {
   RIDGE_ASSIGN_OR_RETURN(analysis::CostReport costs, analysis::ComputeCosts(graph, precision));
   std::map<std::string, const analysis::NodeRecord*> by_name;
   for (const auto& rec : costs.nodes) by_name.emplace(rec.name, &rec);
@@ -99,10 +100,16 @@ Result<JoinedProfile> JoinStepProfile(const ir::Graph& graph, const std::vector<
     }
     out.steps.push_back(std::move(row));
   }
+  const std::set<std::string> alias(stepless.begin(), stepless.end());
   for (const auto& rec : costs.nodes) {
+    if (named.count(rec.name)) continue;
+    if (alias.count(rec.name)) {
+      out.aliased.push_back(rec.name);
+      continue;
+    }
     bool no_work =
         rec.folded || analysis::IsViewOp(rec.op_type) || rec.cost.kind == ops::OpKind::kShape;
-    if (!no_work && !named.count(rec.name)) out.uncovered.push_back(rec.name);
+    if (!no_work) out.uncovered.push_back(rec.name);
   }
   return out;
 }

@@ -36,8 +36,10 @@ struct JoinedStep {
 struct JoinedProfile {
   std::vector<JoinedStep> steps;  // engine order
   double measured_ms = 0, predicted_ms = 0;
-  // Nodes with runtime work that no step names (neither folded at build nor a view op).
+  // Nodes with runtime work that no step names (neither folded at build nor a view op, nor
+  // one the engine reported as an alias).
   std::vector<std::string> uncovered;
+  std::vector<std::string> aliased;  // the engine's NodesWithoutSteps that no step names
   // Nodes named by a step that the graph does not have (a bug in the step's bookkeeping).
   std::vector<std::string> unknown;
 };
@@ -49,7 +51,9 @@ bool IsOverheadStep(const std::string& kind);
 // counts once, at the first non-overhead step that covers it. Step bytes: inputs read from
 // outside the step, weights, and outputs consumed outside it (fused intermediates stay on chip).
 // `device` null: no predictions (predicted_ms and roofline_pct stay -1), coverage only.
+// `stepless`: nodes the engine ran as aliases (Engine::NodesWithoutSteps), not uncovered.
 Result<JoinedProfile> JoinStepProfile(const ir::Graph& graph, const std::vector<StepSample>& steps,
-                                      const analysis::DeviceProfile* device, Precision precision);
+                                      const analysis::DeviceProfile* device, Precision precision,
+                                      const std::vector<std::string>& stepless = {});
 
 }  // namespace ridge::cuda
