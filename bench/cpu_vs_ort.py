@@ -9,7 +9,9 @@ of at least 200 ms and 20 runs, then at least 200 runs or --duration-s (BENCHMAR
 onnxruntime runs with ORT_ENABLE_ALL. Ratio = ORT median / Ridgeline median (> 1: Ridgeline
 faster). With --rounds R (default 3) the two sides alternate R times per model (ridge, ort,
 ridge, ort, ...) so that other load on a shared machine hits both alike; the reported median
-is the median of the per-round medians, the min the overall minimum. Writes bench/results/cpu_vs_ort.{json,md} with device, date, versions and command.
+is the median of the per-round medians, the min the overall minimum, and the paired ratio the
+median over rounds of (ORT round median / the ridge round just before it).
+Writes bench/results/cpu_vs_ort.{json,md} with device, date, versions and command.
 """
 
 import argparse
@@ -147,9 +149,15 @@ def main():
                                  args.duration_s))
         rd, oo = combine(rds), combine(oos)
         ratio = oo["median"] / rd["median"] if "median" in rd else None
-        rows.append({"model": name, "ridge": rd, "ort": oo, "ratio_ort_over_ridge": ratio})
+        # Each ridge round and the ORT round right after it saw nearly the same load: the median
+        # of these per-round ratios is steadier than the ratio of medians when load swings.
+        pairs = [o["median"] / r["median"] for r, o in zip(rds, oos) if "median" in r]
+        paired = float(np.median(pairs)) if pairs else None
+        rows.append({"model": name, "ridge": rd, "ort": oo, "ratio_ort_over_ridge": ratio,
+                     "ratio_paired_median": paired, "ratio_per_round": pairs})
         print(f"{name:16s} ridge {rd.get('median', float('nan')):8.2f} ms  "
-              f"ort {oo['median']:8.2f} ms  ratio {ratio if ratio else float('nan'):.2f}",
+              f"ort {oo['median']:8.2f} ms  ratio {ratio if ratio else float('nan'):.2f}  "
+              f"paired {paired if paired else float('nan'):.2f}",
               flush=True)
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -175,8 +183,8 @@ def main():
           f"Each model: {args.rounds} alternating rounds per side; median of round medians, "
           "min over all runs, CV = worst round.", "",
           "| model | ridge median ms | ridge min | ridge CV | ort median ms | ort min | ort CV "
-          "| ort / ridge |",
-          "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+          "| ort / ridge | paired ratio (range) |",
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
         rd, oo = r["ridge"], r["ort"]
         flag = lambda s: " (unstable)" if s.get("cv", 0) > 0.10 else ""  # noqa: E731
@@ -184,7 +192,8 @@ def main():
             md.append(f"| {r['model']} | {rd['median']:.2f}{flag(rd)} | {rd['min']:.2f} | "
                       f"{rd['cv']*100:.1f}% | {oo['median']:.2f}{flag(oo)} | {oo['min']:.2f} | "
                       f"{oo['cv']*100:.1f}% | "
-                      f"{r['ratio_ort_over_ridge']:.2f} |")
+                      f"{r['ratio_ort_over_ridge']:.2f} | {r['ratio_paired_median']:.2f} "
+                      f"({min(r['ratio_per_round']):.2f}-{max(r['ratio_per_round']):.2f}) |")
         else:
             md.append(f"| {r['model']} | error: {rd['error']} | | | {oo['median']:.2f} | | | |")
     Path(args.out + ".md").write_text("\n".join(md) + "\n")
