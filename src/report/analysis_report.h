@@ -12,9 +12,17 @@ namespace ridge::report {
 
 inline constexpr int kAnalysisSchemaVersion = 1;
 
+struct PipelineSection;  // report/pipeline_section.h
+
 std::string RenderTextSummary(const analysis::Analysis& a, int top_n = 10);
 std::string RenderJson(const analysis::Analysis& a);
 std::string RenderHtml(const analysis::Analysis& a);
+// The same with the "End to end (measured)" section of `ridge analyze --pipeline` (adds the
+// JSON's "pipeline" object; every other key is unchanged).
+std::string RenderTextSummary(const analysis::Analysis& a, int top_n,
+                              const PipelineSection& pipeline);
+std::string RenderJson(const analysis::Analysis& a, const PipelineSection& pipeline);
+std::string RenderHtml(const analysis::Analysis& a, const PipelineSection& pipeline);
 
 // One row per model of `ridge analyze --compare`.
 struct CompareRow {

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "report/analysis_report.h"
+#include "report/pipeline_section.h"
 #include "report/roofline_svg.h"
 
 namespace ridge::report {
@@ -68,9 +69,8 @@ std::string Linkify(const std::string& text) {
   return out;
 }
 
-}  // namespace
-
-std::string RenderHtml(const analysis::Analysis& a) {
+// `pipeline` may be null: the page without the "End to end (measured)" section.
+std::string RenderHtmlPage(const analysis::Analysis& a, const PipelineSection* pipeline) {
   const auto& t = a.costs.totals;
   const auto& pred = a.prediction;
   const std::string precision(PrecisionName(a.precision()));
@@ -91,7 +91,9 @@ std::string RenderHtml(const analysis::Analysis& a) {
   row("predicted latency", Duration(pred.total_s));
   row("launch overhead",
       Duration(pred.launch_s) + " (" + std::to_string(pred.num_launches) + " launches)");
-  h += "</table>\n<h2>FLOPs share vs predicted time share by kind</h2>\n<table>"
+  h += "</table>\n";
+  if (pipeline) h += RenderPipelineHtml(a, *pipeline);
+  h += "<h2>FLOPs share vs predicted time share by kind</h2>\n<table>"
        "<tr><th class=\"l\">kind</th><th>nodes</th><th>FLOPs share</th><th>time share</th></tr>\n";
   for (const auto& k : analysis::SharesByKind(a)) {
     if (k.num_nodes == 0) continue;
@@ -159,6 +161,14 @@ std::string RenderHtml(const analysis::Analysis& a) {
   h += kScript;
   h += "\n</body></html>\n";
   return h;
+}
+
+}  // namespace
+
+std::string RenderHtml(const analysis::Analysis& a) { return RenderHtmlPage(a, nullptr); }
+
+std::string RenderHtml(const analysis::Analysis& a, const PipelineSection& pipeline) {
+  return RenderHtmlPage(a, &pipeline);
 }
 
 }  // namespace ridge::report

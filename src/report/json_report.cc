@@ -3,10 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include "report/analysis_report.h"
+#include "report/pipeline_section.h"
 
 namespace ridge::report {
+namespace {
 
-std::string RenderJson(const analysis::Analysis& a) {
+nlohmann::json AnalysisJson(const analysis::Analysis& a) {
   using nlohmann::json;
   const auto& t = a.costs.totals;
   const auto& pred = a.prediction;
@@ -102,6 +104,16 @@ std::string RenderJson(const analysis::Analysis& a) {
   }
   j["lints"] = lints;
   j["missing_cost_ops"] = a.costs.missing_cost_ops;
+  return j;
+}
+
+}  // namespace
+
+std::string RenderJson(const analysis::Analysis& a) { return AnalysisJson(a).dump(2) + "\n"; }
+
+std::string RenderJson(const analysis::Analysis& a, const PipelineSection& pipeline) {
+  nlohmann::json j = AnalysisJson(a);
+  j["pipeline"] = PipelineJsonObject(a, pipeline);
   return j.dump(2) + "\n";
 }
 

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "report/analysis_report.h"
+#include "report/pipeline_section.h"
 
 namespace ridge::report {
 namespace {
@@ -103,6 +104,11 @@ std::string RenderTextSummary(const analysis::Analysis& a, int top_n) {
   }
   if (a.lints.empty()) s += "  none\n";
   return s;
+}
+
+std::string RenderTextSummary(const analysis::Analysis& a, int top_n,
+                              const PipelineSection& pipeline) {
+  return RenderTextSummary(a, top_n) + RenderPipelineText(a, pipeline);
 }
 
 double SpearmanCorrelation(const std::vector<double>& a, const std::vector<double>& b) {

@@ -1,15 +1,18 @@
 // `ridge analyze MODEL [--device D] [--precision P] [--batch N] [--shapes ...] [--json F]
-// [--html F] [--top N]` and `ridge analyze --compare a.onnx b.onnx ...`: predicts where a
-// model's time goes on a device (cost model + fusion + roofline + lints) and reports it.
+// [--html F] [--top N] [--pipeline P.json]` and `ridge analyze --compare a.onnx b.onnx ...`:
+// predicts where a model's time goes on a device (cost model + fusion + roofline + lints) and
+// reports it.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "analysis/analyzer.h"
 #include "commands.h"
 #include "onnx/loader.h"
 #include "ops/shape_inference.h"
 #include "report/analysis_report.h"
+#include "report/pipeline_section.h"
 
 namespace ridge::cli {
 namespace {
@@ -23,6 +26,7 @@ struct AnalyzeFlags {
   std::string shapes;
   std::string json_path;
   std::string html_path;
+  std::string pipeline_path;
   int top = 10;
 };
 
@@ -35,8 +39,10 @@ Status WriteFile(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
+// `batch` (optional) receives dim 0 of the first input after shape inference (0 if unknown).
 Result<analysis::Analysis> AnalyzeFile(const std::string& path, const AnalyzeFlags& f,
-                                       const analysis::DeviceProfile& device, Precision precision) {
+                                       const analysis::DeviceProfile& device, Precision precision,
+                                       int64_t* batch = nullptr) {
   // Weights load too: shape sub-graphs (Reshape targets, Slice bounds) fold from their data.
   auto graph = onnx::LoadModel(path);
   if (!graph.ok()) return graph.status();
@@ -52,6 +58,13 @@ Result<analysis::Analysis> AnalyzeFile(const std::string& path, const AnalyzeFla
   }
   if (!f.shapes.empty()) RIDGE_RETURN_IF_ERROR(ops::ParseShapesFlag(f.shapes, &infer));
   RIDGE_RETURN_IF_ERROR(ops::InferShapes(*graph, infer));  // names the file itself
+  if (batch) {
+    *batch = 0;
+    if (!graph->inputs().empty()) {
+      const auto& shape = graph->value(graph->inputs()[0]).shape;
+      if (shape && shape->rank() > 0 && (*shape)[0].known()) *batch = (*shape)[0].value;
+    }
+  }
   std::string name = std::filesystem::path(path).stem().string();
   return analysis::Analyze(*graph, device, precision, name);
 }
@@ -79,14 +92,26 @@ Status RunAnalyze(const AnalyzeFlags& f) {
     return Status::Ok();
   }
   if (f.model.empty()) return InvalidArgument("give a MODEL to analyze (or --compare A B ...)");
-  RIDGE_ASSIGN_OR_RETURN(auto a, AnalyzeFile(f.model, f, device, precision));
-  std::fputs(report::RenderTextSummary(a, f.top).c_str(), stdout);
+  // Read the measurement first: a wrong file fails before the (longer) analysis.
+  std::optional<report::PipelineSection> pipeline;
+  if (!f.pipeline_path.empty()) {
+    RIDGE_ASSIGN_OR_RETURN(pipeline, report::LoadPipelineJson(f.pipeline_path, f.model));
+  }
+  int64_t batch = 0;
+  RIDGE_ASSIGN_OR_RETURN(auto a, AnalyzeFile(f.model, f, device, precision, &batch));
+  if (pipeline) report::CheckAgainstAnalysis(a, batch, &*pipeline);
+  std::fputs((pipeline ? report::RenderTextSummary(a, f.top, *pipeline)
+                       : report::RenderTextSummary(a, f.top))
+                 .c_str(),
+             stdout);
   if (!f.json_path.empty()) {
-    RIDGE_RETURN_IF_ERROR(WriteFile(f.json_path, report::RenderJson(a)));
+    RIDGE_RETURN_IF_ERROR(WriteFile(
+        f.json_path, pipeline ? report::RenderJson(a, *pipeline) : report::RenderJson(a)));
     std::printf("\nwrote %s\n", f.json_path.c_str());
   }
   if (!f.html_path.empty()) {
-    RIDGE_RETURN_IF_ERROR(WriteFile(f.html_path, report::RenderHtml(a)));
+    RIDGE_RETURN_IF_ERROR(WriteFile(
+        f.html_path, pipeline ? report::RenderHtml(a, *pipeline) : report::RenderHtml(a)));
     std::printf("wrote %s\n", f.html_path.c_str());
   }
   return Status::Ok();
@@ -123,6 +148,10 @@ Command RegisterAnalyze(CLI::App& parent) {
                   "Write every node's and kernel's figures as JSON to this file");
   app->add_option("--html", flags->html_path,
                   "Write a self-contained HTML report (roofline chart, sortable kernel table)");
+  app->add_option("--pipeline", flags->pipeline_path,
+                  "A `ridge pipeline MODEL --json F` file of the same model: adds the measured "
+                  "end-to-end stages (decode, pre, copies, infer, post), their shares and the "
+                  "measured vs predicted network time to the summary, JSON and HTML");
   app->add_option("--top", flags->top, "How many kernels the top-by-predicted-time table shows")
       ->capture_default_str();
   return {app, [flags] {
