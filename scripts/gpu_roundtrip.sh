@@ -8,11 +8,18 @@
 #                                       exports the zoo with its torch, runs the cuda-labelled
 #                                       tests, ridge_gpu_bench and bench/torch_peer.py; results
 #                                       land in $OUT (bench/results/cuda_vs_torch.{json,md}).
+#   bash scripts/gpu_roundtrip.sh --remote pipeline
+#                                       the short round (~4 min): GPU tests of the vision and
+#                                       pipeline code, `ridge pipeline` naive vs overlapped for
+#                                       yolov8n and resnet50 from synthetic 1080p frames,
+#                                       `ridge probe` and `ridge bench --device cuda --profile`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUNDLE=.gpu
-TARGETS="ridge_gpu_bench cuda_kernel_test cuda_zoo_test cuda_memory_plan_test"
+TARGETS="ridge ridge_gpu_bench cuda_kernel_test cuda_zoo_test cuda_memory_plan_test
+  vision_preprocess_cuda_test vision_postprocess_cuda_test runtime_pipeline_cuda_test
+  ridge_preprocess_gpu_bench cuda_measure_gpu_test ${RIDGE_EXTRA_GPU_TARGETS:-}"
 
 if [[ "${1:-}" != "--remote" ]]; then
   cmake -S . -B build/cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DRIDGE_ENABLE_CUDA=ON >/dev/null
@@ -43,10 +50,12 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader |
 # Tests look for the zoo under the model dir compiled in here (/work/main/models).
 mkdir -p models && cp -n "$BUNDLE"/models/*.onnx models/ 2>/dev/null || true
 if [[ ! -e /work/main/models ]]; then mkdir -p /work/main && ln -s "$ROOT/models" /work/main/models; fi
+[[ $what == pipeline ]] && export EXPORT_MODELS=resnet18,resnet50
 python3 - <<'PY'
 import torch, torchvision, os
 torch.manual_seed(0)
-for name in ["resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "convnext_tiny"]:
+names = os.environ.get("EXPORT_MODELS", "resnet18,resnet50,mobilenet_v2,efficientnet_b0,convnext_tiny")
+for name in names.split(","):
     path = f"models/{name}.onnx"
     if os.path.exists(path):
         continue
@@ -80,4 +89,32 @@ if [[ $what == bench || $what == all ]]; then
   done
   timeout 300 python3 bench/torch_peer.py --ridge "$OUT/ridge.jsonl" --out "$OUT/cuda_vs_torch" \
     --models ${TORCH_MODELS:-resnet18,resnet50,mobilenet_v2,efficientnet_b0,convnext_tiny} || true
+fi
+if [[ $what == pipeline ]]; then
+  # A step under a time cap, printing only its tail: the device minutes are few.
+  step() { local cap=$1; shift; echo "### $*"; timeout "$cap" "$@" 2>&1 | tail -${TAIL:-25}; }
+  # Most important first; the vision kernels' own tests ran on the GPU when they were written.
+  TAIL=12 step 90 $B/runtime_pipeline_cuda_test --gtest_brief=1
+  R=$B/ridge
+  # Naive (reference preprocessing, engine, CPU post, one frame at a time), the same sequence
+  # with Halide preprocessing (a faster-than-OpenCV baseline: the ratio against it is the
+  # conservative one), then overlapped GPU pre/post at batch 1 and 32.
+  for m in yolov8n resnet50; do
+    P="$R pipeline models/$m.onnx --device cuda --quiet"
+    TAIL=14 step 45 $P --source synthetic:100 --naive --json "$OUT/pipeline_${m}_naive.json"
+    TAIL=14 step 45 $P --source synthetic:100 --pre cpu --post cpu --inflight 1 \
+      --json "$OUT/pipeline_${m}_seq_halide.json"
+    TAIL=14 step 45 $P --source synthetic:300 --pre gpu --post gpu --inflight 4 \
+      --json "$OUT/pipeline_${m}_b1.json" --trace "$OUT/pipeline_${m}_b1.trace.json"
+    TAIL=14 step 45 $P --source synthetic:640 --pre gpu --post gpu --inflight 3 --batch 32 \
+      --json "$OUT/pipeline_${m}_b32.json"
+  done
+  TAIL=40 step 60 $R probe -o "$OUT/probe_profile.json" --json "$OUT/probe.json"
+  TAIL=60 step 90 $R bench models/resnet50.onnx --device cuda --precision fp16 --profile \
+    --device-profile "$OUT/probe_profile.json" --trace "$OUT/resnet50_fp16.trace.json" \
+    --json "$OUT/bench_resnet50_fp16.json"
+  TAIL=20 step 100 $B/cuda_measure_gpu_test --gtest_brief=1
+  TAIL=8 step 60 $B/cuda_kernel_test --gtest_brief=1
+  TAIL=6 step 30 $B/vision_preprocess_cuda_test --gtest_brief=1
+  TAIL=6 step 30 $B/vision_postprocess_cuda_test --gtest_brief=1
 fi
