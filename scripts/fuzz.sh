@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_onnx_load fuzz_shapes_flag fuzz_npy fuzz_trt_json fuzz_engine_file fuzz_image_decode)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_onnx_load fuzz_shapes_flag fuzz_npy fuzz_trt_json fuzz_engine_file
+  fuzz_image_decode fuzz_preprocess)
 
 build=build/fuzz
 if [ ! -f $build/build.ninja ]; then
@@ -65,7 +66,7 @@ for h in "${available[@]}"; do
     # Runs per harness sized for ~20-30 s on a 2-core VM (their speeds differ 300x).
     case $h in
       fuzz_trt_json) runs=6000 ;;
-      fuzz_onnx_load | fuzz_engine_file) runs=120000 ;;
+      fuzz_onnx_load | fuzz_engine_file | fuzz_preprocess) runs=120000 ;;
       fuzz_shapes_flag) runs=300000 ;;
       *) runs=600000 ;;
     esac
