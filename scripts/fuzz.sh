@@ -40,6 +40,12 @@ mkdir -p $build/artifacts
 status=0
 for h in "${available[@]}"; do
   corpus=$build/corpus/$h
+  # Deterministic runs start from the seeds alone, as in a fresh CI clone: a corpus grown by
+  # earlier runs would send seed 1 elsewhere.
+  if [ "${RIDGE_FUZZ_DETERMINISTIC:-0}" = 1 ]; then
+    corpus=$build/corpus-deterministic/$h
+    rm -rf "$corpus"
+  fi
   mkdir -p "$corpus"
   seeds=tests/fuzz/seeds/${h#fuzz_}
   case $h in
