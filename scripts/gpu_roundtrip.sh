@@ -33,6 +33,8 @@ if [[ "${1:-}" != "--remote" ]]; then
   ldd "$BUNDLE"/bin/* | awk '/=> \//{print $3}' | sort -u |
     grep -Ev '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+|ld-linux[^/]*|libcuda|libcudart|libcudnn[^/]*|libcublas[^/]*|libcublasLt|libnvrtc[^/]*|libz)\.so' |
     while read -r lib; do cp -L "$lib" "$BUNDLE/lib/"; done
+  # The device call carries at most 64 MiB; oneDNN alone is ~40 MB, xz makes it ~6.
+  xz -T2 -6 "$BUNDLE"/lib/*
   # The small zoo model torch cannot re-export there (ultralytics); torchvision ones are re-exported.
   [[ -f models/yolov8n.onnx ]] && cp models/yolov8n.onnx "$BUNDLE/models/"
   du -sh "$BUNDLE"
@@ -44,6 +46,7 @@ set +e +o pipefail  # there, report everything; one failing step must not hide t
 what=${2:-all}
 OUT=${OUT:-/tmp/gpu_out}
 mkdir -p "$OUT"
+for z in "$BUNDLE"/lib/*.xz; do [[ -f $z ]] && xz -df "$z"; done
 export LD_LIBRARY_PATH="$ROOT/$BUNDLE/lib:${LD_LIBRARY_PATH:-}"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
