@@ -9,11 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "backends/cuda/tactic_cache.h"
 #include "core/dtype.h"
 #include "core/status.h"
 #include "core/tensor.h"
@@ -34,6 +36,19 @@ struct EngineOptions {
   int32_t pointwise_conv_backend = 0;
   // Largest cuDNN workspace an algorithm may use.
   int64_t max_workspace_bytes = int64_t{256} << 20;
+  // Tactic selection: at most this many candidates per conv / GEMM (the top of cuDNN's and
+  // cuBLASLt's heuristic lists) are timed on the real shapes; the fastest runs.
+  int32_t max_tactic_candidates = 8;
+  // Chosen tactics by layer signature (not owned). Hits are used without timing; new choices
+  // are added, so the caller can save the cache (TacticCache::SaveFile / ToJson). Entries from
+  // another environment are dropped first. Null: a cache for this build only (identical layers
+  // are still timed once).
+  TacticCache* tactic_cache = nullptr;
+  // Receives one line per conv/GEMM: its choice, time and candidate count, or "cached".
+  std::function<void(const std::string&)> build_log;
+  // Layers done / total and elapsed time on stderr while tactics are chosen: a bar on a TTY,
+  // otherwise a line every ~10%.
+  bool build_progress = false;
 };
 
 struct EngineStats {
@@ -42,10 +57,16 @@ struct EngineStats {
   int32_t layout_changes = 0;  // NCHW <-> NHWC transposes inserted
   int64_t arena_bytes = 0, arena_naive_bytes = 0, weight_bytes = 0, workspace_bytes = 0;
   std::map<std::string, int32_t> step_kinds;  // "cudnn_conv", "gemm_lt", "pool_nhwc", ...
+  // Build time and the part of it spent timing tactic candidates (the rest: weights, plan,
+  // capture). Layers whose tactic was timed / taken from the cache (or an identical layer).
+  double build_ms = 0, tactic_ms = 0;
+  int32_t tactic_layers_timed = 0, tactic_layers_cached = 0, tactic_candidates_timed = 0;
 };
 
 // True when a CUDA device can be used (tests skip otherwise).
 bool DeviceAvailable(std::string* why = nullptr);
+// GPU, driver and library versions of device 0: the key a timing cache is valid for.
+Result<TacticEnvironment> CurrentTacticEnvironment();
 
 class Engine {
  public:
