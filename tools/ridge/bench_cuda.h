@@ -21,6 +21,10 @@ struct CudaBenchOptions {
   std::string trace_path;      // Chrome/Perfetto trace of one profiled run
   std::string device_profile;  // name or path; default: the built-in profile of this GPU
   bool progress = false;
+  // Tactic timing cache: empty = TacticCache::DefaultPath(); off with no_timing_cache.
+  std::string timing_cache;
+  bool no_timing_cache = false;
+  bool verbose = false;  // the engine build log (one line per conv/GEMM tactic) on stderr
 };
 
 Status BenchCuda(const CudaBenchOptions& options);
