@@ -1,8 +1,9 @@
-// Conv on cuDNN: NHWC activations, KRSC filters, algorithm picked by timing on the real shapes
-// (cudnnFindConvolutionForwardAlgorithmEx). Folded at build time: a following
-// BatchNormalization (into weights/bias); fused at run time: bias + ReLU, and the residual
-// Add + ReLU (z input) through cudnnConvolutionBiasActivationForward; other activations run as
-// a bias+activation epilogue kernel.
+// Conv on cuDNN: NHWC activations, KRSC filters, the algorithm (tactic) picked by timing cuDNN's
+// heuristic candidates on the real shapes with the real fused call (tactics.cc). Folded at build
+// time: a following BatchNormalization (into weights/bias); fused at run time: bias + ReLU, and the
+// residual Add + ReLU (z input) through cudnnConvolutionBiasActivationForward; other activations
+// run as a bias+activation epilogue kernel.
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -283,30 +284,6 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
   Step step;
   step.kind =
       fused_relu ? (zb >= 0 ? "cudnn_conv_bias_add_relu" : "cudnn_conv_bias_relu") : "cudnn_conv";
-  step.prepare = [self, st, xb, yb, w_buf]() -> Status {
-    const int kMax = CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
-    cudnnConvolutionFwdAlgoPerf_t perf[kMax];
-    int found = 0;
-    void* ws = nullptr;
-    size_t ws_size = static_cast<size_t>(self->options.max_workspace_bytes);
-    while (cudaMalloc(&ws, ws_size) != cudaSuccess && ws_size > (1u << 20)) ws_size /= 2;
-    cudaGetLastError();
-    Status s = CudnnStatus(cudnnFindConvolutionForwardAlgorithmEx(
-                               self->cudnn, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf), st->conv,
-                               st->y, self->Ptr(yb), kMax, &found, perf, ws, ws ? ws_size : 0),
-                           "cudnnFindConvolutionForwardAlgorithmEx");
-    if (ws) cudaFree(ws);
-    RIDGE_RETURN_IF_ERROR(s);
-    for (int i = 0; i < found; ++i) {
-      if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
-      st->algo = perf[i].algo;
-      st->ws = perf[i].memory;
-      RIDGE_CUDNN(cudnnSetConvolutionMathType(st->conv, perf[i].mathType));
-      self->workspace_bytes = std::max<int64_t>(self->workspace_bytes, st->ws);
-      return Status::Ok();
-    }
-    return Unsupported("cuDNN found no algorithm for this convolution");
-  };
   const kernels::ActParams epi_act = act;
   const int64_t channels = k;
   // One convolution call through cuDNN with the given workspace (run and build-time timing).
@@ -315,23 +292,25 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
     const float one = 1.f, zero = 0.f;
     if (fused_relu) {
       const float alpha2 = zb >= 0 ? 1.f : 0.f;
-      cudnnConvolutionBiasActivationForward(
+      return cudnnConvolutionBiasActivationForward(
           self->cudnn, &one, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf), st->conv, st->algo, ws,
           st->ws, &alpha2, st->y, zb >= 0 ? self->Ptr(zb) : self->Ptr(yb), st->bias,
           self->Ptr(b_buf), st->act, st->y, self->Ptr(yb));
-      return;
     }
-    cudnnConvolutionForward(self->cudnn, &one, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf),
-                            st->conv, st->algo, ws, st->ws, &zero, st->y, self->Ptr(yb));
-    if (bias || use_epi)
+    cudnnStatus_t r =
+        cudnnConvolutionForward(self->cudnn, &one, st->x, self->Ptr(xb), st->w, self->Ptr(w_buf),
+                                st->conv, st->algo, ws, st->ws, &zero, st->y, self->Ptr(yb));
+    if (r == CUDNN_STATUS_SUCCESS && (bias || use_epi))
       kernels::LaunchBiasAct(self->half, self->Ptr(yb), bias ? self->Ptr(b_buf) : nullptr, y_elems,
                              channels, 1, epi_act, s);
+    return r;
   };
   auto run_lt = [self, st, xb, yb, zb, w_buf, use_epi, epi_act, y_elems, channels](cudaStream_t s) {
-    self->LaunchLt(*st->lt, self->Ptr(w_buf), self->Ptr(xb), zb >= 0 ? self->Ptr(zb) : nullptr,
-                   self->Ptr(yb), s);
-    if (use_epi)
+    cublasStatus_t r = self->LaunchLt(*st->lt, self->Ptr(w_buf), self->Ptr(xb),
+                                      zb >= 0 ? self->Ptr(zb) : nullptr, self->Ptr(yb), s);
+    if (r == CUBLAS_STATUS_SUCCESS && use_epi)
       kernels::LaunchBiasAct(self->half, self->Ptr(yb), nullptr, y_elems, channels, 1, epi_act, s);
+    return r;
   };
   const bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 && pads[0] == 0 &&
                          pads[1] == 0 && group == 1;
@@ -340,23 +319,89 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
         st->lt, MakeLtGemm(NumElements(x.dims) / cg, k, cg, /*trans_w=*/true,
                            has_bias ? Ptr(b_buf) : nullptr, cudnn_relu, 1.f, zb >= 0 ? 1.f : 0.f));
   }
-  auto find = std::move(step.prepare);
-  step.prepare = [self, st, find, run_cudnn, run_lt]() -> Status {
-    RIDGE_RETURN_IF_ERROR(find());
-    if (!st->lt) return Status::Ok();
-    if (self->options.pointwise_conv_backend != 0) {
-      st->use_lt = self->options.pointwise_conv_backend == 2;
+  // The layer signature: everything that changes which tactic is valid or fastest.
+  TacticKey key("conv");
+  key.Add("prec", half ? "fp16" : "fp32")
+      .Add("x", x.dims)
+      .Add("w", std::vector<int64_t>{k, cg, kh, kw})
+      .Add("y", y.dims)
+      .Add("pads", pads)
+      .Add("strides", strides)
+      .Add("dil", dil)
+      .Add("group", group)
+      .Add("fuse", fused_relu ? (zb >= 0 ? "bias_add_relu" : "bias_relu") : "none")
+      .Add("then", use_epi || (bias && !fused_relu) ? static_cast<int64_t>(act.act) + 1 : 0)
+      .Add("ws", options.max_workspace_bytes);
+  if (pointwise) key.Add("pw", options.pointwise_conv_backend).Add("lt_ws", lt_workspace_bytes);
+  const std::string what = "Conv " + node.name;
+  // Candidates: cuDNN's heuristic list of algorithms (fp32 keeps FMA math: no TF32), and for
+  // 1x1 stride-1 convs cuBLASLt's top algos; pointwise_conv_backend 1 / 2 keeps one library.
+  auto candidates = [self, st]() -> Result<std::vector<Tactic>> {
+    RIDGE_RETURN_IF_ERROR(self->EnsureTimingWorkspace());
+    const int32_t pw = self->options.pointwise_conv_backend;
+    const auto max = static_cast<size_t>(std::max(1, self->options.max_tactic_candidates));
+    std::vector<Tactic> out;
+    if (!st->lt || pw != 2) {
+      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+      int found = 0;
+      RIDGE_CUDNN(cudnnGetConvolutionForwardAlgorithm_v7(self->cudnn, st->x, st->w, st->conv, st->y,
+                                                         CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found,
+                                                         perf));
+      for (int i = 0; i < found && out.size() < max; ++i) {
+        if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
+        Tactic t;
+        t.library = "cudnn";
+        t.algo = static_cast<int32_t>(perf[i].algo);
+        t.math = static_cast<int32_t>(self->half ? perf[i].mathType : CUDNN_FMA_MATH);
+        bool dup = false;
+        for (const Tactic& o : out) dup = dup || (o.algo == t.algo && o.math == t.math);
+        if (!dup) out.push_back(t);
+      }
+    }
+    if (st->lt && pw != 1) {
+      RIDGE_ASSIGN_OR_RETURN(auto lt, self->LtCandidates(*st->lt, static_cast<int32_t>(max)));
+      out.insert(out.end(), lt.begin(), lt.end());
+    }
+    return out;
+  };
+  // Makes launch run tactic t; checks it fits this layer, its limits and the precision rules.
+  auto apply = [self, st](const Tactic& t) -> Status {
+    if (t.library == "cublaslt") {
+      if (!st->lt) return InvalidArgument("cuBLASLt runs 1x1 stride-1 convolutions only");
+      RIDGE_RETURN_IF_ERROR(self->ApplyLtTactic(t, st->lt.get()));
+      st->use_lt = true;
       return Status::Ok();
     }
-    void* ws = nullptr;
-    if (st->ws) RIDGE_CUDA(cudaMalloc(&ws, st->ws));
-    auto t_cudnn = self->TimeOnStream([&](cudaStream_t s) { run_cudnn(ws, s); });
-    auto t_lt = self->TimeOnStream(run_lt);
-    if (ws) cudaFree(ws);
-    RIDGE_RETURN_IF_ERROR(t_cudnn.status());
-    RIDGE_RETURN_IF_ERROR(t_lt.status());
-    st->use_lt = *t_lt < *t_cudnn;
-    if (st->use_lt) self->stats.step_kinds["(of which 1x1 conv on cuBLASLt)"]++;
+    if (t.library != "cudnn" || t.algo < 0 || t.algo >= CUDNN_CONVOLUTION_FWD_ALGO_COUNT ||
+        t.math < 0 || t.math > CUDNN_FMA_MATH)
+      return InvalidArgument("not a cuDNN convolution algorithm");
+    if (!self->half && t.math != CUDNN_FMA_MATH)
+      return InvalidArgument("fp32 convolutions keep FMA math (no TF32)");
+    const auto algo = static_cast<cudnnConvolutionFwdAlgo_t>(t.algo);
+    RIDGE_CUDNN(cudnnSetConvolutionMathType(st->conv, static_cast<cudnnMathType_t>(t.math)));
+    size_t ws = 0;
+    RIDGE_CUDNN(cudnnGetConvolutionForwardWorkspaceSize(self->cudnn, st->x, st->w, st->conv, st->y,
+                                                        algo, &ws));
+    const int64_t limit = self->timing_ws ? self->timing_ws_bytes
+                                          : std::max<int64_t>(0, self->options.max_workspace_bytes);
+    if (static_cast<int64_t>(ws) > limit)
+      return Unsupported("needs " + std::to_string(ws) + " B of workspace (limit " +
+                         std::to_string(limit) + ")");
+    st->algo = algo;
+    st->ws = ws;
+    st->use_lt = false;
+    return Status::Ok();
+  };
+  auto launch = [self, st, run_cudnn, run_lt](cudaStream_t s) -> Status {
+    if (st->use_lt) return CublasStatus(run_lt(s), "cublasLtMatmul (1x1 conv)");
+    return CudnnStatus(run_cudnn(self->timing_ws, s), "cuDNN convolution");
+  };
+  step.prepare = [self, st, key = key.str(), what, candidates, apply, launch]() -> Status {
+    RIDGE_RETURN_IF_ERROR(self->ChooseTactic(what, key, candidates, apply, launch).status());
+    if (st->use_lt)
+      self->stats.step_kinds["(of which 1x1 conv on cuBLASLt)"]++;
+    else
+      self->workspace_bytes = std::max<int64_t>(self->workspace_bytes, st->ws);
     return Status::Ok();
   };
   step.launch = [self, st, run_cudnn, run_lt](cudaStream_t s) {

@@ -1,5 +1,9 @@
 #include "backends/cuda/engine.h"
 
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 
 #include "backends/cuda/engine_impl.h"
@@ -49,6 +53,7 @@ bool DeviceAvailable(std::string* why) {
 }
 
 Engine::Impl::~Impl() {
+  if (timing_ws) cudaFree(timing_ws);
   if (exec) cudaGraphExecDestroy(exec);
   if (cuda_graph) cudaGraphDestroy(cuda_graph);
   for (void* p : allocations) cudaFree(p);
@@ -246,6 +251,10 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
   if (options.precision != Precision::kFp32 && options.precision != Precision::kFp16) {
     return Unsupported("the CUDA engine runs fp32 or fp16");
   }
+  const auto build_start = std::chrono::steady_clock::now();
+  auto seconds = [&build_start] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - build_start).count();
+  };
   auto impl = std::make_unique<Impl>();
   Impl& m = *impl;
   m.options = options;
@@ -286,6 +295,11 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
   RIDGE_CUDNN(cudnnCreate(&m.cudnn));
   RIDGE_CUDNN(cudnnSetStream(m.cudnn, m.stream));
   RIDGE_CUBLAS(cublasLtCreate(&m.lt));
+  // Tactics measured elsewhere (another GPU, driver or library version) are never trusted.
+  RIDGE_ASSIGN_OR_RETURN(TacticEnvironment env, CurrentTacticEnvironment());
+  if (options.tactic_cache) m.cache = options.tactic_cache;
+  std::string note;
+  if (!m.cache->MatchEnvironment(env, &note) && options.build_log) options.build_log(note);
 
   for (ir::ValueId v : graph.inputs()) {
     const ir::Value& val = graph.value(v);
@@ -356,9 +370,25 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
   RIDGE_CUDA(cudaMalloc(&m.lt_workspace, static_cast<size_t>(m.lt_workspace_bytes)));
   m.allocations.push_back(m.lt_workspace);
 
-  // Algorithm searches run on the real shapes and buffers; then the workspace is sized.
-  for (Step& s : m.steps)
-    if (s.prepare) RIDGE_RETURN_IF_ERROR(s.prepare());
+  // Tactics are chosen on the real shapes and buffers (or taken from the timing cache); then
+  // the workspace is sized for the chosen ones.
+  int32_t to_prepare = 0, prepared = 0;
+  for (const Step& s : m.steps) to_prepare += s.prepare ? 1 : 0;
+  BuildProgress progress(options.build_progress ? to_prepare : 0, isatty(STDERR_FILENO) != 0,
+                         [](const std::string& text) {
+                           std::fputs(text.c_str(), stderr);
+                           std::fflush(stderr);
+                         });
+  for (Step& s : m.steps) {
+    if (!s.prepare) continue;
+    RIDGE_RETURN_IF_ERROR_CTX(s.prepare(), s.node);
+    progress.Update(++prepared, seconds());
+  }
+  progress.Finish(seconds());
+  if (m.timing_ws) {
+    cudaFree(m.timing_ws);
+    m.timing_ws = nullptr;
+  }
   if (m.workspace_bytes > 0) {
     RIDGE_CUDA(cudaMalloc(&m.workspace, static_cast<size_t>(m.workspace_bytes)));
     m.allocations.push_back(m.workspace);
@@ -374,6 +404,7 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
     RIDGE_CUDA(cudaGraphInstantiate(&m.exec, m.cuda_graph, 0));
   }
   m.graph = nullptr;
+  m.stats.build_ms = seconds() * 1e3;
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 

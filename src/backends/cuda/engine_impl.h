@@ -10,11 +10,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/engine.h"
+#include "backends/cuda/tactic_cache.h"
 #include "ir/graph.h"
 
 namespace ridge::cuda {
@@ -83,6 +85,13 @@ struct Engine::Impl {
   std::string current_node;                 // set while a node's steps are built
   std::vector<std::string> stepless_nodes;  // built as aliases, no step (NodesWithoutSteps)
 
+  // --- tactic selection (tactics.cc) --------------------------------------------------------
+  TacticCache own_cache;             // when options.tactic_cache is null
+  TacticCache* cache = &own_cache;   // where choices are looked up and stored
+  std::set<std::string> keys_timed;  // signatures timed in this build
+  void* timing_ws = nullptr;         // cuDNN workspace for timing candidates (build only)
+  int64_t timing_ws_bytes = 0;
+
   ~Impl();
 
   // --- build helpers --------------------------------------------------------------------
@@ -106,10 +115,30 @@ struct Engine::Impl {
   // --- per-op builders (return Unsupported when this engine cannot run the node) ---------
   Result<std::shared_ptr<LtGemm>> MakeLtGemm(int64_t m, int64_t n, int64_t k, bool trans_w,
                                              void* bias, bool relu, float alpha, float beta);
-  void LaunchLt(const LtGemm& g, const void* w, const void* a, const void* c, void* y,
-                cudaStream_t s) const;
+  cublasStatus_t LaunchLt(const LtGemm& g, const void* w, const void* a, const void* c, void* y,
+                          cudaStream_t s) const;
   // Mean milliseconds of `launch` over a few runs on the engine's stream (build-time choices).
   Result<double> TimeOnStream(const std::function<void(cudaStream_t)>& launch);
+
+  // --- tactic selection (tactics.cc) --------------------------------------------------------
+  // Median milliseconds of `launch` on the engine's stream (CUDA events around each of a few
+  // runs, after warm-up runs). Fails when a launch returns an error or a CUDA error follows.
+  Result<double> TimeMedian(const std::function<Status(cudaStream_t)>& launch);
+  // The layer's tactic: the cached one for `key` when `apply` accepts it, else the fastest of
+  // `candidates` (each applied, then timed through `launch`; those that fail are skipped). The
+  // choice is applied on return, stored in the cache, logged and counted in stats.
+  Result<Tactic> ChooseTactic(const std::string& what, const std::string& key,
+                              const std::function<Result<std::vector<Tactic>>()>& candidates,
+                              const std::function<Status(const Tactic&)>& apply,
+                              const std::function<Status(cudaStream_t)>& launch);
+  // A cuDNN workspace for timing candidates, as large as options.max_workspace_bytes allows.
+  Status EnsureTimingWorkspace();
+  // Up to `max` cuBLASLt heuristic algos for g, as tactics (algo bytes in blob_hex).
+  Result<std::vector<Tactic>> LtCandidates(const LtGemm& g, int32_t max) const;
+  // Sets g.algo from a "cublaslt" tactic after cublasLtMatmulAlgoCheck accepts it.
+  Status ApplyLtTactic(const Tactic& t, LtGemm* g) const;
+  // "tile 15, stages 0, splitk 1": a cuBLASLt algo's knobs for the build log.
+  static std::string LtKnobs(const cublasLtMatmulAlgo_t& algo);
 
   Status BuildConv(ir::NodeId id);
   Status BuildGemm(ir::NodeId id);

@@ -2,6 +2,8 @@
 // B[K,N] is computed as the column-major product Y^T = B^T * A^T, so no data is transposed.
 // Bias (Gemm's C, or a following Add of a constant [N] vector) and a following Relu run in
 // cuBLASLt's epilogue. fp32 uses CUBLAS_COMPUTE_32F (no TF32); fp16 accumulates in fp32.
+// The algo: the fastest of cuBLASLt's top heuristic candidates, timed at build (tactics.cc).
+#include <cstdio>
 #include <memory>
 
 #include "backends/cuda/engine_impl.h"
@@ -59,10 +61,10 @@ Result<std::shared_ptr<LtGemm>> Engine::Impl::MakeLtGemm(int64_t m, int64_t n, i
   return st;
 }
 
-void Engine::Impl::LaunchLt(const LtGemm& g, const void* w, const void* a, const void* c, void* y,
-                            cudaStream_t s) const {
-  cublasLtMatmul(lt, g.desc, &g.alpha, w, g.a, a, g.b, &g.beta, c ? c : y, g.c, y, g.c, &g.algo,
-                 lt_workspace, static_cast<size_t>(lt_workspace_bytes), s);
+cublasStatus_t Engine::Impl::LaunchLt(const LtGemm& g, const void* w, const void* a, const void* c,
+                                      void* y, cudaStream_t s) const {
+  return cublasLtMatmul(lt, g.desc, &g.alpha, w, g.a, a, g.b, &g.beta, c ? c : y, g.c, y, g.c,
+                        &g.algo, lt_workspace, static_cast<size_t>(lt_workspace_bytes), s);
 }
 
 Status Engine::Impl::BuildGemm(ir::NodeId id) {
@@ -129,12 +131,34 @@ Status Engine::Impl::BuildGemm(ir::NodeId id) {
       auto st, MakeLtGemm(m, n, k, trans_b, b_buf >= 0 ? Ptr(b_buf) : nullptr, relu, alpha, 0.f));
   Impl* self = this;
   const int32_t ab = a.buf, yb = y.buf;
-  AddStep(Step{"gemm_lt",
-               [self, st, ab, yb, w_buf](cudaStream_t s) {
-                 self->LaunchLt(*st, self->Ptr(w_buf), self->Ptr(ab), nullptr, self->Ptr(yb), s);
-               },
-               nullptr},
-          {a.buf}, {y.buf});
+  auto run = [self, st, ab, yb, w_buf](cudaStream_t s) {
+    return self->LaunchLt(*st, self->Ptr(w_buf), self->Ptr(ab), nullptr, self->Ptr(yb), s);
+  };
+  // The layer signature: everything that changes which cuBLASLt algo is valid or fastest.
+  char alpha_text[32];
+  std::snprintf(alpha_text, sizeof(alpha_text), "%.9g", alpha);
+  const std::string key = TacticKey("gemm")
+                              .Add("prec", half ? "fp16" : "fp32")
+                              .Add("mnk", std::vector<int64_t>{m, n, k})
+                              .Add("trans_w", trans_b ? 1 : 0)
+                              .Add("bias", b_buf >= 0 ? 1 : 0)
+                              .Add("relu", relu ? 1 : 0)
+                              .Add("alpha", alpha_text)
+                              .Add("lt_ws", lt_workspace_bytes)
+                              .str();
+  const std::string what = node.op_type + " " + node.name;
+  Step step;
+  step.kind = "gemm_lt";
+  step.launch = [run](cudaStream_t s) { run(s); };
+  step.prepare = [self, st, run, key, what]() -> Status {
+    auto candidates = [self, st]() {
+      return self->LtCandidates(*st, self->options.max_tactic_candidates);
+    };
+    auto apply = [self, st](const Tactic& t) { return self->ApplyLtTactic(t, st.get()); };
+    auto launch = [run](cudaStream_t s) { return CublasStatus(run(s), "cublasLtMatmul"); };
+    return self->ChooseTactic(what, key, candidates, apply, launch).status();
+  };
+  AddStep(std::move(step), {a.buf}, {y.buf});
   return Status::Ok();
 }
 
