@@ -197,14 +197,46 @@ TEST(TacticCache, FileRoundTripAndMissingFile) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(TacticCacheFile, ColdBadAndDisabledFilesNeverFail) {
+  const std::string dir = ::testing::TempDir() + "ridge_tactic_file_" + std::to_string(::getpid());
+  const std::string path = dir + "/tc.json";
+  std::vector<std::string> warnings;
+  auto warn = [&](const std::string& w) { warnings.push_back(w); };
+  TacticCacheFile f;
+  f.Open(path, /*disabled=*/false, warn);  // missing: a cold cache, no warning
+  EXPECT_EQ(f.path, path);
+  EXPECT_TRUE(warnings.empty());
+  f.cache = Filled();
+  f.Save(warn);
+  TacticCacheFile g;
+  g.Open(path, false, warn);
+  EXPECT_EQ(g.cache.size(), 2u);
+  EXPECT_TRUE(warnings.empty());
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << "{\"format\": ";
+  }
+  g.Open(path, false, warn);
+  EXPECT_EQ(g.cache.size(), 0u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("timed again"), std::string::npos) << warnings[0];
+  TacticCacheFile off;
+  off.Open(path, /*disabled=*/true, warn);
+  EXPECT_TRUE(off.path.empty());
+  off.cache = Filled();
+  off.Save(warn);  // writes nothing
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TacticCache, DefaultPathFollowsXdgThenHome) {
   const char* old_xdg = std::getenv("XDG_CACHE_HOME");
   const std::string saved = old_xdg ? old_xdg : "";
   setenv("XDG_CACHE_HOME", "/tmp/xdg", 1);
   EXPECT_EQ(TacticCache::DefaultPath(), "/tmp/xdg/ridge/timing_cache.json");
   unsetenv("XDG_CACHE_HOME");
-  if (const char* home = std::getenv("HOME"); home && *home)
+  if (const char* home = std::getenv("HOME"); home && *home) {
     EXPECT_EQ(TacticCache::DefaultPath(), std::string(home) + "/.cache/ridge/timing_cache.json");
+  }
   if (old_xdg) setenv("XDG_CACHE_HOME", saved.c_str(), 1);
 }
 

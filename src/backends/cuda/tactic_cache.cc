@@ -330,6 +330,22 @@ std::string TacticCache::DefaultPath() {
   return "";
 }
 
+void TacticCacheFile::Open(const std::string& explicit_path, bool disabled,
+                           const std::function<void(const std::string&)>& warn) {
+  cache = TacticCache();
+  path = disabled ? "" : (explicit_path.empty() ? TacticCache::DefaultPath() : explicit_path);
+  if (path.empty()) return;
+  Status s = cache.LoadFile(path);
+  if (!s.ok() && s.code() != StatusCode::kNotFound && warn)
+    warn("warning: " + s.ToString() + "; tactics are timed again");
+}
+
+void TacticCacheFile::Save(const std::function<void(const std::string&)>& warn) const {
+  if (path.empty()) return;
+  Status s = cache.SaveFile(path);
+  if (!s.ok() && warn) warn("warning: timing cache not saved: " + s.ToString());
+}
+
 BuildProgress::BuildProgress(int32_t total, bool tty, std::function<void(const std::string&)> write)
     : total_(total), tty_(tty), write_(std::move(write)) {}
 

@@ -107,6 +107,18 @@ class TacticCache {
   std::map<std::string, Tactic> entries_;
 };
 
+// The cache file of one command (ridge bench / build / pipeline): Open picks the path (the
+// explicit one, else TacticCache::DefaultPath(); none when disabled) and reads it: a missing
+// file is a cold cache, a bad one a line to `warn` and an empty cache. Save writes it back
+// (failures go to `warn` too): a cache problem never fails the command.
+struct TacticCacheFile {
+  TacticCache cache;
+  std::string path;  // empty: no file (disabled, or no home folder)
+  void Open(const std::string& explicit_path, bool disabled,
+            const std::function<void(const std::string&)>& warn);
+  void Save(const std::function<void(const std::string&)>& warn) const;
+};
+
 // Layers done / total while tactics are chosen, on a stream of text (stderr in the CLI). On a
 // TTY a bar is redrawn in place ("\r[#####.....] 12/53 layers  1.4 s"); otherwise one line is
 // written each time another ~10% is done, so logs stay short.
