@@ -48,7 +48,10 @@ Status InferConcat(InferContext& ctx) {
   bool rank_known = true;
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
     if (!ctx.has_input(i)) return ctx.Error("input " + std::to_string(i) + " is missing");
-    if (ctx.input_dtype(i) != dtype) return ctx.Error("inputs must share one dtype");
+    if (ctx.input_dtype(i) != dtype) {
+      return ctx.Error("inputs must share one dtype, got " + std::string(DTypeName(dtype)) +
+                       " and " + std::string(DTypeName(ctx.input_dtype(i))));
+    }
     if (!ctx.input_shape(i)) rank_known = false;
   }
   if (!rank_known) return Status::Ok();

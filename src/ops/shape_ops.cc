@@ -169,7 +169,20 @@ Status InferConstantOfShape(InferContext& ctx) {
     return ctx.Error("input 0 (shape) must be 1-D, got " + s->ToString());
   }
   auto part = PartialIntValues(ctx.graph(), ctx.input_id(0));
-  if (!part) return Status::Ok();
+  if (!part) {
+    // The fill value fixes the dtype even when the shape's values are unknown (yolov8n's
+    // anchor grids with a dynamic batch); the rank is the shape input's length if known.
+    const Shape* s = ctx.input_shape(0);
+    if (s && s->rank() == 1 && s->dims()[0].known()) {
+      // A rank beyond any real tensor's is a malformed file, not a shape to allocate.
+      if (s->dims()[0].value > 64) return ctx.Error("input 0 (shape) has more than 64 dims");
+      ctx.SetOutput(0, v->dtype(),
+                    Shape(std::vector<Dim>(static_cast<size_t>(s->dims()[0].value))));
+    } else {
+      ctx.SetOutputType(0, v->dtype());
+    }
+    return Status::Ok();
+  }
   for (const PartialInt& p : *part) {
     if (p.known && p.value < 0) {
       return ctx.Error("input 0 (shape) has negative dim " + std::to_string(p.value));

@@ -258,5 +258,19 @@ TEST(ShapeOps, ConstantOfShape) {
   EXPECT_FALSE(huge.ok());  // refused, not allocated
 }
 
+// A shape only known at run time (yolov8n's anchor grid under a dynamic batch) still gives the
+// fill value's dtype and the rank, so later ops (Add, Concat) see a typed value.
+TEST(ShapeOps, ConstantOfShapeWithRuntimeShape) {
+  auto g = Build("ConstantOfShape", {Act(Shape({2}), DType::kInt64)},
+                 {{"value", ATensor(I64({1}, {7}))}});
+  ASSERT_TRUE(Infer(g).ok());
+  EXPECT_EQ(g.out().dtype, DType::kInt64);
+  ASSERT_TRUE(g.out().shape.has_value());
+  EXPECT_EQ(g.out().shape->rank(), 2u);
+  EXPECT_FALSE(g.out().constant.has_value());
+  auto wide = Build("ConstantOfShape", {Act(Shape({1000}), DType::kInt64)});
+  EXPECT_NE(Infer(wide).message().find("more than 64 dims"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace ridge::ops::opsb_test
