@@ -53,6 +53,10 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader |
 # Tests look for the zoo under the model dir compiled in here (/work/main/models).
 mkdir -p models && cp -n "$BUNDLE"/models/*.onnx models/ 2>/dev/null || true
 if [[ ! -e /work/main/models ]]; then mkdir -p /work/main && ln -s "$ROOT/models" /work/main/models; fi
+# ... and run the CLI at the path compiled in here (RIDGE_CLI_PATH).
+if [[ ! -e /work/main/build/cuda/tools/ridge/ridge ]]; then
+  mkdir -p /work/main/build/cuda/tools/ridge && ln -s "$ROOT/$BUNDLE/bin/ridge" /work/main/build/cuda/tools/ridge/ridge
+fi
 [[ $what == pipeline ]] && export EXPORT_MODELS=resnet18,resnet50
 python3 - <<'PY'
 import torch, torchvision, os

@@ -83,7 +83,8 @@ class Engine {
   Result<std::vector<double>> TimeReplays(int warmup, int runs);
 
   // Runs the steps one by one (no CUDA graph) with an event pair around each; mean
-  // milliseconds per step over `runs` runs, in step order: where the time goes.
+  // milliseconds per step over `runs` runs, in step order: where the time goes. A spin kernel
+  // holds the GPU while the host enqueues each run, so the times are GPU execution alone.
   // NVTX ranges name every step of the profiled runs (visible in Nsight Systems).
   struct StepTime {
     std::string kind, node;
