@@ -22,7 +22,6 @@
 #include "runtime/pipeline_vision_internal.h"
 #include "vision/cuda/postprocess_cuda.h"
 #include "vision/cuda/preprocess_cuda.h"
-#include "vision/preprocess_halide.h"
 
 namespace ridge::runtime::internal {
 namespace {
@@ -104,6 +103,8 @@ Result<VisionPipelineRun> RunVisionPipelineCuda(const VisionPipelineOptions& opt
     return InvalidArgument("--pre and --post must be cpu or gpu");
   if (options.precision != "fp16" && options.precision != "fp32")
     return InvalidArgument("--precision must be fp16 or fp32");
+  if (options.naive && (pre_gpu || post_gpu))
+    return InvalidArgument("--naive is the CPU pre/post baseline: drop --pre gpu / --post gpu");
   RIDGE_ASSIGN_OR_RETURN(ir::Graph graph, onnx::LoadModel(options.model_path));
   ops::InferOptions infer;
   infer.batch = options.batch;
@@ -128,19 +129,19 @@ Result<VisionPipelineRun> RunVisionPipelineCuda(const VisionPipelineOptions& opt
   VisionPipelineRun run;
   run.task = io.task;
   run.spec = io.spec;
-  const bool halide = vision::HalidePreprocessAvailable();
+  const CpuPreprocess cpu_pre = ChooseCpuPreprocess(options);
+  if (options.naive) run.naive_pre = cpu_pre.name;
   run.description = "device cuda (" + options.precision + " engine, CUDA graph), pre " +
-                    (pre_gpu  ? std::string("gpu")
-                     : halide ? "cpu (halide)"
-                              : "cpu (reference)") +
-                    ", post " + (post_gpu ? "gpu" : "cpu");
+                    (pre_gpu ? std::string("gpu") : "cpu (" + cpu_pre.name + ")") + ", post " +
+                    (post_gpu ? "gpu" : "cpu") + (options.naive ? ", naive sequential" : "");
+  const int num_slots = options.naive ? 1 : options.inflight;
 
   GpuState st;
   RIDGE_CUDA(cudaStreamCreateWithFlags(&st.h2d, cudaStreamNonBlocking));
   RIDGE_CUDA(cudaStreamCreateWithFlags(&st.compute, cudaStreamNonBlocking));
   RIDGE_CUDA(cudaStreamCreateWithFlags(&st.d2h, cudaStreamNonBlocking));
   RIDGE_CUDA(cudaEventCreate(&st.ref));
-  st.slots.resize(static_cast<size_t>(options.inflight));
+  st.slots.resize(static_cast<size_t>(num_slots));
   std::unique_ptr<vision::cuda::GpuPreprocessor> gpu_pre;
   if (pre_gpu) {
     if (options.batch > vision::cuda::GpuPreprocessor::kMaxBatch)
@@ -171,48 +172,68 @@ Result<VisionPipelineRun> RunVisionPipelineCuda(const VisionPipelineOptions& opt
     }
   }
   std::atomic<int64_t> bad{0};
+  DecodePool pool(options.naive ? 1 : DecodeThreads(options.batch));
+  // Sources of one frame size (synthetic, raw) with GPU pre: frames go straight from the source
+  // into the slot's pinned buffer, one copy each. Others (a folder of JPEGs) decode into the
+  // slot's reused Frames, then are copied into pinned memory.
+  const int64_t fixed_bytes = source.FixedFrameBytes();
+  const int64_t fixed_stride = (fixed_bytes + kFrameAlign - 1) / kFrameAlign * kFrameAlign;
+  const bool direct = pre_gpu && fixed_bytes > 0;
+  if (direct && fixed_stride > kMaxStagingBytes / options.batch)
+    return LimitExceeded("a batch needs more than " + std::to_string(kMaxStagingBytes) +
+                         " bytes of pinned staging");
   auto slot_of = [&](const PipelineItem& item) -> GpuSlot& {
     return st.slots[static_cast<size_t>(item.slot)];
   };
 
   std::vector<StageDef> stages;
-  stages.push_back({Stage::kDecode, [&](PipelineItem& item) -> Status {
-                      GpuSlot& s = slot_of(item);
-                      RIDGE_RETURN_IF_ERROR(DecodeItem(source, item, options.batch, num_frames,
-                                                       options.skip_bad, &s.batch, &bad));
-                      if (!pre_gpu) return Status::Ok();
-                      // Raw frames go to pinned memory here, so H2D is one async copy.
-                      int64_t total = 0;
-                      s.frame_offsets.clear();
-                      for (const auto& f : s.batch.frames) {
-                        s.frame_offsets.push_back(total);
-                        const int64_t n = static_cast<int64_t>(f.image.data.size());
-                        total += (n + kFrameAlign - 1) / kFrameAlign * kFrameAlign;
-                      }
-                      RIDGE_RETURN_IF_ERROR(EnsureStaging(s, std::max<int64_t>(total, 1)));
-                      for (size_t i = 0; i < s.batch.frames.size(); ++i)
-                        std::memcpy(static_cast<char*>(s.host_in) + s.frame_offsets[i],
-                                    s.batch.frames[i].image.data.data(),
-                                    s.batch.frames[i].image.data.size());
-                      s.in_used = total;
-                      return Status::Ok();
-                    }});
+  stages.push_back(
+      {Stage::kDecode, [&](PipelineItem& item) -> Status {
+         GpuSlot& s = slot_of(item);
+         DecodeTarget target;
+         if (direct) {
+           RIDGE_RETURN_IF_ERROR(EnsureStaging(s, fixed_stride * options.batch));
+           target = {static_cast<uint8_t*>(s.host_in), fixed_stride};
+         }
+         RIDGE_RETURN_IF_ERROR(DecodeItem(source, item, options.batch, num_frames, options.skip_bad,
+                                          &pool, target, &s.batch, &bad));
+         if (!pre_gpu) return Status::Ok();
+         if (direct) {
+           s.frame_offsets = s.batch.offsets;
+           s.in_used =
+               std::max<int64_t>(fixed_stride * static_cast<int64_t>(s.batch.results.size()), 1);
+           return Status::Ok();
+         }
+         // Raw frames go to pinned memory here, so H2D is one async copy.
+         int64_t total = 0;
+         s.frame_offsets.clear();
+         for (int i = 0; i < s.batch.num_valid; ++i) {
+           s.frame_offsets.push_back(total);
+           const int64_t n = static_cast<int64_t>(s.batch.frames[i].image.data.size());
+           total += (n + kFrameAlign - 1) / kFrameAlign * kFrameAlign;
+         }
+         RIDGE_RETURN_IF_ERROR(EnsureStaging(s, std::max<int64_t>(total, 1)));
+         for (int i = 0; i < s.batch.num_valid; ++i)
+           std::memcpy(static_cast<char*>(s.host_in) + s.frame_offsets[i],
+                       s.batch.frames[i].image.data.data(), s.batch.frames[i].image.data.size());
+         s.in_used = total;
+         return Status::Ok();
+       }});
   if (!pre_gpu) {
     stages.push_back(
         {Stage::kPre, [&](PipelineItem& item) -> Status {
            GpuSlot& s = slot_of(item);
            char* dst = static_cast<char*>(s.host_in);
            const int64_t frame_bytes = io.spec.OutputBytes();
-           for (size_t i = 0; i < s.batch.frames.size(); ++i) {
-             const vision::Image& im = s.batch.frames[i].image;
-             RIDGE_ASSIGN_OR_RETURN(auto geo,
-                                    vision::ComputeGeometry(im.width, im.height, io.spec));
+           for (int i = 0; i < s.batch.num_valid; ++i) {
+             const vision::Frame& f = s.batch.frames[static_cast<size_t>(i)];
+             RIDGE_ASSIGN_OR_RETURN(
+                 auto geo, vision::ComputeGeometry(f.image.width, f.image.height, io.spec));
              s.batch.geometry.push_back(geo);
-             char* out = dst + static_cast<int64_t>(i) * frame_bytes;
-             RIDGE_RETURN_IF_ERROR(halide ? vision::PreprocessHalide(im, io.spec, out)
-                                          : vision::PreprocessReference(im, io.spec, out));
+             RIDGE_RETURN_IF_ERROR(cpu_pre.run(f.image, io.spec, dst + int64_t{i} * frame_bytes)
+                                       .WithContext("frame " + std::to_string(f.id)));
            }
-           const int64_t used = static_cast<int64_t>(s.batch.frames.size()) * frame_bytes;
+           const int64_t used = int64_t{s.batch.num_valid} * frame_bytes;
            std::memset(dst + used, 0, static_cast<size_t>(in_bytes - used));
            s.in_used = in_bytes;
            return Status::Ok();
@@ -238,8 +259,8 @@ Result<VisionPipelineRun> RunVisionPipelineCuda(const VisionPipelineOptions& opt
          RIDGE_CUDA(cudaEventRecord(s.ev[kPreStart], st.compute));
          if (pre_gpu) {
            std::vector<vision::cuda::DeviceImage> frames;
-           for (size_t i = 0; i < s.batch.frames.size(); ++i) {
-             const vision::Image& im = s.batch.frames[i].image;
+           for (int i = 0; i < s.batch.num_valid; ++i) {
+             const vision::Image& im = s.batch.frames[static_cast<size_t>(i)].image;
              frames.push_back({static_cast<const uint8_t*>(s.dev_in) + s.frame_offsets[i], im.width,
                                im.height, static_cast<int64_t>(im.stride)});
            }
@@ -338,7 +359,8 @@ Result<VisionPipelineRun> RunVisionPipelineCuda(const VisionPipelineOptions& opt
   RIDGE_CUDA(cudaEventSynchronize(st.ref));
   PipelineOptions po;
   po.clock_start = std::chrono::steady_clock::now();
-  po.inflight = options.inflight;
+  po.inflight = num_slots;
+  po.sequential = options.naive;  // every stage of a frame, then the next: nothing overlaps
   po.frames_per_item = options.batch;
   po.num_frames = num_frames;
   po.num_items = (num_frames + options.batch - 1) / options.batch;

@@ -8,7 +8,6 @@
 
 #include "runtime/pipeline_vision_internal.h"
 #include "runtime/session.h"
-#include "vision/preprocess_halide.h"
 
 namespace ridge::runtime {
 
@@ -65,35 +64,6 @@ Result<ModelIo> ResolveModelIo(const VisionPipelineOptions& options, std::string
   if (io.spec.layout != vision::PlaneLayout::kNchw)
     return Unsupported("--preprocess: the model takes NCHW input");
   return io;
-}
-
-Status DecodeItem(vision::FrameSource& source, PipelineItem& item, int batch, int64_t total_frames,
-                  bool skip_bad, DecodedBatch* out, std::atomic<int64_t>* bad_frames) {
-  out->frames.clear();
-  out->results.clear();
-  out->geometry.clear();
-  const int64_t first = item.index * batch;
-  const int64_t count = std::min<int64_t>(batch, total_frames - first);
-  for (int64_t id = first; id < first + count; ++id) {
-    vision::Frame frame;
-    Status st = source.Read(id, &frame);
-    FrameResult r;
-    r.frame_id = id;
-    if (!st.ok()) {
-      if (!skip_bad) return st.WithContext("frame " + std::to_string(id));
-      r.bad = true;
-      r.name = st.message();
-      ++*bad_frames;
-    } else {
-      r.name = frame.name;
-      r.width = frame.image.width;
-      r.height = frame.image.height;
-      out->frames.push_back(std::move(frame));
-    }
-    out->results.push_back(std::move(r));
-  }
-  if (out->frames.empty()) item.skipped = true;
-  return Status::Ok();
 }
 
 Status PostprocessCpu(const ModelIo& io, const VisionPipelineOptions& options, const float* output,
@@ -159,12 +129,13 @@ Result<VisionPipelineRun> RunCpu(const VisionPipelineOptions& options, vision::F
   if (io.spec.type != vision::OutputType::kFloat32)
     return Unsupported("--device cpu takes fp32 input: drop fp16 from --preprocess");
 
-  const bool halide = !options.naive && vision::HalidePreprocessAvailable();
+  const internal::CpuPreprocess pre = internal::ChooseCpuPreprocess(options);
   VisionPipelineRun run;
   run.task = io.task;
   run.spec = io.spec;
+  if (options.naive) run.naive_pre = pre.name;
   run.description = std::string("device cpu (") + std::to_string(so.cpu.num_threads) +
-                    " threads), pre cpu (" + (halide ? "halide" : "reference") + "), post cpu" +
+                    " threads), pre cpu (" + pre.name + "), post cpu" +
                     (options.naive ? ", naive sequential" : "");
 
   const int slots = options.naive ? 1 : options.inflight;
@@ -172,27 +143,27 @@ Result<VisionPipelineRun> RunCpu(const VisionPipelineOptions& options, vision::F
   for (CpuSlot& s : slot) s.input = Tensor(DType::kFloat32, io.input_dims);
   std::atomic<int64_t> bad{0};
   const int64_t elems = io.spec.OutputElements();
+  internal::DecodePool pool(options.naive ? 1 : internal::DecodeThreads(options.batch));
 
   std::vector<StageDef> stages;
   stages.push_back({Stage::kDecode, [&](PipelineItem& item) {
                       return internal::DecodeItem(
-                          source, item, options.batch, num_frames, options.skip_bad,
+                          source, item, options.batch, num_frames, options.skip_bad, &pool, {},
                           &slot[static_cast<size_t>(item.slot)].batch, &bad);
                     }});
   stages.push_back(
       {Stage::kPre, [&](PipelineItem& item) -> Status {
          CpuSlot& s = slot[static_cast<size_t>(item.slot)];
          float* dst = s.input.data<float>();
-         for (size_t i = 0; i < s.batch.frames.size(); ++i) {
-           const vision::Image& im = s.batch.frames[i].image;
+         for (int i = 0; i < s.batch.num_valid; ++i) {
+           const vision::Image& im = s.batch.frames[static_cast<size_t>(i)].image;
            RIDGE_ASSIGN_OR_RETURN(auto geo, vision::ComputeGeometry(im.width, im.height, io.spec));
            s.batch.geometry.push_back(geo);
-           float* out = dst + static_cast<int64_t>(i) * elems;
-           RIDGE_RETURN_IF_ERROR(halide ? vision::PreprocessHalide(im, io.spec, out)
-                                        : vision::PreprocessReference(im, io.spec, out));
+           RIDGE_RETURN_IF_ERROR(pre.run(im, io.spec, dst + int64_t{i} * elems)
+                                     .WithContext("frame " + std::to_string(s.batch.frames[i].id)));
          }
          // A short last batch: the unused rows are zeros, not a stale frame.
-         const size_t used = s.batch.frames.size() * static_cast<size_t>(elems);
+         const size_t used = static_cast<size_t>(s.batch.num_valid) * static_cast<size_t>(elems);
          std::fill(dst + used, dst + s.input.num_elements(), 0.0f);
          return Status::Ok();
        }});
@@ -241,10 +212,7 @@ Result<VisionPipelineRun> RunVisionPipeline(const VisionPipelineOptions& options
       options.max_frames >= 0 ? std::min(options.max_frames, source.size()) : source.size();
   if (options.device == "cpu") return RunCpu(options, source, num_frames);
 #ifdef RIDGE_HAVE_CUDA
-  if (options.device == "cuda") {
-    if (options.naive) return InvalidArgument("--naive runs on --device cpu");
-    return internal::RunVisionPipelineCuda(options, source, num_frames);
-  }
+  if (options.device == "cuda") return internal::RunVisionPipelineCuda(options, source, num_frames);
   return InvalidArgument("--device must be cpu or cuda");
 #else
   return Unsupported("--device " + options.device + ": this build runs the pipeline on cpu only");

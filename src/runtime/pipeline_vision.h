@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,10 +31,18 @@ struct VisionPipelineOptions {
   int inflight = 2;                // items (batches) in the pipeline at once
   int threads = 0;                 // CPU backend threads; 0: all cores
   int64_t max_frames = -1;         // stop after this many source frames; -1: all
-  bool naive = false;     // sequential: reference pre, inference, CPU post, one frame at a time
+  // The naive baseline: one frame at a time on one thread, nothing overlapped: `naive_pre` (or
+  // the reference preprocessing), inference (CPU, or the CUDA engine), CPU post.
+  bool naive = false;
   bool skip_bad = false;  // a frame that fails to decode is counted and skipped, not an error
   int top_k = 5;          // classify
   vision::YoloOptions yolo;
+  // The naive baseline's preprocessing of one frame into `out` (spec.OutputElements() values of
+  // spec.type: fp16 for an fp16 engine, so a cast to fp16 is part of its time). The runtime never
+  // links OpenCV: the CLI injects OpenCV's (vision/opencv_peer.h) when it is built with it.
+  // Empty: PreprocessReference. Called from one thread, once per frame, in frame order.
+  std::function<Status(const vision::Image&, const vision::PreprocessSpec&, void* out)> naive_pre;
+  std::string naive_pre_name = "reference";  // what naive_pre is, for the report ("opencv")
 };
 
 struct FrameResult {
@@ -49,6 +58,7 @@ struct VisionPipelineRun {
   std::string task;  // detect | classify
   vision::PreprocessSpec spec;
   std::string description;  // what ran where, one line
+  std::string naive_pre;    // naive runs: the preprocessing that ran ("opencv", "reference")
   PipelineResult timing;
   std::vector<FrameResult> frames;  // in source order
   int64_t bad_frames = 0;

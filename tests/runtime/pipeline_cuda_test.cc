@@ -89,5 +89,51 @@ TEST(PipelineCudaTest, ClassifyFp16MatchesCpuTopClass) {
   }
 }
 
+// The naive baseline on the GPU: OpenCV (or reference) pre on the CPU, the engine, CPU
+// post, one frame at a time. Same frames, same answers as the overlapped pipeline.
+TEST(PipelineCudaTest, NaiveOnCudaMatchesTheOverlappedPipeline) {
+  const std::string yolo = std::string(RIDGE_MODEL_DIR) + "/yolov8n.onnx";
+  SkipWithoutGpu(yolo);
+  if (::testing::Test::IsSkipped()) return;
+  const std::string common = yolo + " --source synthetic:4 --conf 0.0001 --device cuda ";
+  for (const char* precision : {"fp32", "fp16"}) {
+    SCOPED_TRACE(precision);
+    const std::string p = std::string("--precision ") + precision + " ";
+    nlohmann::json naive = RunJson(common + p + "--naive", std::string("naive_") + precision);
+    nlohmann::json fast =
+        RunJson(common + p + "--pre gpu --post gpu --inflight 3", std::string("fast_") + precision);
+    ASSERT_EQ(naive["results"].size(), 4u);
+    ASSERT_EQ(fast["results"].size(), 4u);
+    EXPECT_TRUE(naive["naive"].get<bool>());
+    EXPECT_TRUE(naive["naive_pre"] == "opencv" || naive["naive_pre"] == "reference");
+    EXPECT_LE(naive["overlap"].get<double>(), 1.02);  // nothing overlapped
+    std::vector<std::string> stages;
+    for (const auto& s : naive["stages"]) stages.push_back(s["stage"]);
+    EXPECT_EQ(stages, (std::vector<std::string>{"decode", "pre", "H2D", "infer", "D2H", "post"}));
+    for (size_t i = 0; i < 4; ++i) {
+      const auto& a = naive["results"][i];
+      const auto& b = fast["results"][i];
+      EXPECT_EQ(a["id"], i);
+      ASSERT_FALSE(a["detections"].empty());
+      ASSERT_FALSE(b["detections"].empty());
+      EXPECT_EQ(a["detections"][0]["class"], b["detections"][0]["class"]);
+      const double sa = a["detections"][0]["score"], sb = b["detections"][0]["score"];
+      EXPECT_NEAR(sa, sb, 0.05 * std::abs(sb) + 1e-6);
+    }
+  }
+  // Classification: the same top class.
+  const std::string resnet = std::string(RIDGE_MODEL_DIR) + "/resnet18.onnx";
+  if (!fs::exists(resnet)) return;
+  nlohmann::json naive = RunJson(resnet + " --source synthetic:3 --device cuda --naive", "cls_n");
+  nlohmann::json fast =
+      RunJson(resnet + " --source synthetic:3 --device cuda --pre gpu --post gpu", "cls_f");
+  ASSERT_EQ(naive["results"].size(), 3u);
+  ASSERT_EQ(fast["results"].size(), 3u);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(naive["results"][i]["top"][0]["class"], fast["results"][i]["top"][0]["class"]);
+  // --naive with GPU pre or post is refused.
+  EXPECT_TRUE(RunJson(common + "--naive --pre gpu", "naive_bad").is_null());
+}
+
 }  // namespace
 }  // namespace ridge

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "vision/frame_source.h"
 
@@ -139,6 +140,8 @@ TEST(PipelineCliTest, Yolov8nOnCpuDeliversEveryFrameInOrder) {
       0);
   nlohmann::json n = ReadJson(naive);
   ASSERT_EQ(n["results"].size(), 3u);
+  EXPECT_TRUE(n["naive_pre"] == "opencv" || n["naive_pre"] == "reference") << n["naive_pre"];
+  EXPECT_TRUE(j["naive_pre"].is_null());
   for (int i = 0; i < 3; ++i)
     EXPECT_EQ(n["results"][i]["detections"].size(), j["results"][i]["detections"].size());
   fs::remove_all(dir);
@@ -160,6 +163,47 @@ TEST(PipelineCliTest, CorruptFrameIsAnErrorOrSkipped) {
   EXPECT_TRUE(j["results"][1].value("bad", false));
   fs::remove_all(dir);
   fs::remove(json);
+}
+
+// Batches of 4 decoded on several threads: every frame once, in order, exactly the corrupt ones
+// marked, each result with its own file's size.
+TEST(PipelineCliTest, ParallelDecodeKeepsOrderWithCorruptFrames) {
+  if (!fs::exists(kYolo)) GTEST_SKIP() << "no " << kYolo << " (run scripts/export_zoo.py)";
+  fs::path dir = TempDir("parallel");
+  const char* corrupt = "\xFF\xD8\xFF\xE0 not really a jpeg";
+  std::vector<int> widths;  // expected per frame; 0: corrupt
+  for (int i = 0; i < 7; ++i) {
+    const std::string name = "f" + std::to_string(i);
+    if (i == 1 || i == 4) {
+      std::ofstream(dir / (name + ".jpg"), std::ios::binary) << corrupt;
+      widths.push_back(0);
+    } else if (i % 2 == 0) {
+      fs::copy_file(kSeeds + "rgb_8x8_420.jpg", dir / (name + ".jpg"));
+      widths.push_back(8);
+    } else {
+      fs::copy_file(kSeeds + "rgb_3x2.png", dir / (name + ".png"));
+      widths.push_back(3);
+    }
+  }
+  const fs::path json = dir / "run.json";
+  EXPECT_NE(RunCli(kYolo + " --source " + dir.string() + " --batch 4 --quiet"), 0);
+  ASSERT_EQ(RunCli(kYolo + " --source " + dir.string() +
+                   " --skip-bad --batch 4 --inflight 2 --quiet --json " + json.string()),
+            0);
+  nlohmann::json j = ReadJson(json);
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_EQ(j["frames"], 5);
+  EXPECT_EQ(j["bad_frames"], 2);
+  ASSERT_EQ(j["results"].size(), 7u);
+  for (int i = 0; i < 7; ++i) {
+    const auto& r = j["results"][i];
+    EXPECT_EQ(r["id"], i);
+    EXPECT_EQ(r.value("bad", false), widths[i] == 0) << i;
+    if (widths[i] != 0) {
+      EXPECT_EQ(r["width"], widths[i]) << i;
+    }
+  }
+  fs::remove_all(dir);
 }
 
 TEST(PipelineCliTest, BadFlagsAreUsageErrors) {

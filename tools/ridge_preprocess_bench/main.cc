@@ -1,7 +1,8 @@
 // ridge_preprocess_bench: CPU preprocessing of synthetic 1920x1080 BGR frames into a 640x640
 // letterboxed, RGB, 1/255-scaled NCHW tensor (the YOLO input), one thread, by three
-// implementations: PreprocessReference, PreprocessHalide and OpenCV (resize INTER_LINEAR +
-// copyMakeBorder + dnn::blobFromImage, the usual Python/C++ deployment code).
+// implementations: PreprocessReference, PreprocessHalide and OpenCV (vision/opencv_peer.h:
+// resize INTER_LINEAR + copyMakeBorder + blobFromImage's steps, the usual deployment code; the
+// same code `ridge pipeline --naive` runs).
 //
 //   ridge_preprocess_bench [--reps 15] [--batches 1,32] [--threads 1] [--src 1920x1080]
 //                          [--json out.json]
@@ -18,13 +19,11 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
-#include <opencv2/core.hpp>
-#include <opencv2/dnn.hpp>
-#include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
 #include "core/tensor.h"
+#include "vision/opencv_peer.h"
 #include "vision/preprocess.h"
 #include "vision/preprocess_halide.h"
 
@@ -71,29 +70,6 @@ double ThreadCpuMs() {
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-// OpenCV's letterbox: resize to the content box, pad with copyMakeBorder, then blobFromImage
-// (swapRB, scale 1/255) writes NCHW fp32 into `out` (a Mat header over the batch slot).
-void OpenCvLetterbox(const Image& im, const ridge::vision::ResizeGeometry& g,
-                     const PreprocessSpec& spec, bool fp16, void* out, cv::Mat* resized,
-                     cv::Mat* boxed, cv::Mat* blob32) {
-  cv::Mat src(im.height, im.width, CV_8UC3, const_cast<uint8_t*>(im.data.data()), im.stride);
-  const int nw = g.content_x1 - g.content_x0, nh = g.content_y1 - g.content_y0;
-  cv::resize(src, *resized, cv::Size(nw, nh), 0, 0, cv::INTER_LINEAR);
-  cv::copyMakeBorder(*resized, *boxed, g.content_y0, spec.out_height - g.content_y1, g.content_x0,
-                     spec.out_width - g.content_x1, cv::BORDER_CONSTANT,
-                     cv::Scalar::all(spec.pad_value));
-  const int dims[4] = {1, 3, spec.out_height, spec.out_width};
-  if (!fp16) {
-    cv::Mat blob(4, dims, CV_32F, out);  // create() inside keeps this buffer (same size/type)
-    cv::dnn::blobFromImage(*boxed, blob, spec.scale, cv::Size(), cv::Scalar(), true, false, CV_32F);
-  } else {
-    cv::dnn::blobFromImage(*boxed, *blob32, spec.scale, cv::Size(), cv::Scalar(), true, false,
-                           CV_32F);
-    cv::Mat blob16(4, dims, CV_16F, out);
-    blob32->convertTo(blob16, CV_16F);
-  }
 }
 
 }  // namespace
@@ -144,7 +120,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  cv::setNumThreads(threads);
+  const int cv_threads = ridge::vision::SetOpenCvThreads(threads);
   if (ridge::vision::HalidePreprocessAvailable()) {
     (void)ridge::vision::SetHalidePreprocessThreads(threads);
   }
@@ -155,10 +131,9 @@ int main(int argc, char** argv) {
   if (!spec32.ok()) return 1;
   PreprocessSpec spec16 = spec32.value();
   spec16.type = ridge::vision::OutputType::kFloat16;
-  const auto g = ridge::vision::ComputeGeometry(src_w, src_h, spec32.value()).value();
   const int max_batch = *std::max_element(batches.begin(), batches.end());
   std::vector<float> tensor(size_t(max_batch) * spec32.value().OutputElements());
-  cv::Mat resized, boxed, blob32;
+  ridge::vision::OpenCvPreprocessor opencv;
 
   struct Impl {
     std::string name;
@@ -176,9 +151,8 @@ int main(int argc, char** argv) {
                          return ridge::vision::PreprocessHalide(im, spec, out).ok();
                        }});
     }
-    impls.push_back({"opencv", fp16, [&, fp16](const Image& im, void* out) {
-                       OpenCvLetterbox(im, g, spec, fp16, out, &resized, &boxed, &blob32);
-                       return true;
+    impls.push_back({"opencv", fp16, [&opencv, &spec](const Image& im, void* out) {
+                       return opencv.Run(im, spec, out).ok();
                      }});
   }
 
@@ -220,7 +194,7 @@ int main(int argc, char** argv) {
   std::printf(
       "%dx%d BGR -> letterbox 640x640, bgr2rgb, scale 1/255, NCHW; %d thread(s), "
       "median of %d rounds (OpenCV %s, cv::getNumThreads %d)\n",
-      src_w, src_h, threads, reps, CV_VERSION, cv::getNumThreads());
+      src_w, src_h, threads, reps, ridge::vision::OpenCvVersion(), cv_threads);
   std::printf("%-10s %-5s %5s %11s %9s %10s %9s %10s %10s\n", "impl", "type", "batch",
               "median ms/f", "min ms/f", "cpu ms/f", "frames/s", "vs opencv", "cpu vs cv");
   for (const Row& r : rows) {
@@ -244,7 +218,7 @@ int main(int argc, char** argv) {
     std::fprintf(f,
                  "{\"source\": \"%dx%d\", \"threads\": %d, \"reps\": %d, \"opencv\": \"%s\", "
                  "\"rows\": [",
-                 src_w, src_h, threads, reps, CV_VERSION);
+                 src_w, src_h, threads, reps, ridge::vision::OpenCvVersion());
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& r = rows[i];
       std::fprintf(f,
