@@ -110,6 +110,10 @@ std::string SectionTypeName(uint32_t type) {
       return "onnx-graph";
     case SectionType::kBuildJson:
       return "build-json";
+    case SectionType::kPreprocess:
+      return "preprocess";
+    case SectionType::kTactics:
+      return "tactics";
   }
   return "type-" + std::to_string(type);
 }
@@ -374,13 +378,18 @@ Result<LoadedEngine> LoadEngineFromBytes(std::string_view bytes, const std::stri
   try {
     RIDGE_ASSIGN_OR_RETURN(EngineContainer c, ParseEngineContainer(bytes, name));
     RIDGE_RETURN_IF_ERROR_CTX(CheckCompatible(c.header, env), name);
+    // Known sections at most once each; the JSON ones (build, preprocess, tactics) must parse.
     const SectionEntry* graph_section = nullptr;
-    const SectionEntry* json_section = nullptr;
+    const SectionEntry* json_sections[3] = {nullptr, nullptr, nullptr};
+    const SectionType json_types[3] = {SectionType::kBuildJson, SectionType::kPreprocess,
+                                       SectionType::kTactics};
     for (size_t i = 0; i < c.sections.size(); ++i) {
       const SectionEntry& e = c.sections[i];
       const SectionEntry** slot = nullptr;
       if (e.type == static_cast<uint32_t>(SectionType::kOnnxGraph)) slot = &graph_section;
-      if (e.type == static_cast<uint32_t>(SectionType::kBuildJson)) slot = &json_section;
+      for (int k = 0; k < 3; ++k) {
+        if (e.type == static_cast<uint32_t>(json_types[k])) slot = &json_sections[k];
+      }
       if (slot == nullptr) {
         if (e.flags & kSectionRequired) {
           return Unsupported(name + ": section " + std::to_string(i) + " has type " +
@@ -399,13 +408,16 @@ Result<LoadedEngine> LoadEngineFromBytes(std::string_view bytes, const std::stri
     if (graph_section == nullptr) return InvalidModel(name + ": no onnx-graph section");
     LoadedEngine engine;
     engine.header = c.header;
-    if (json_section != nullptr) {
-      auto meta = nlohmann::json::parse(json_section->bytes, nullptr, /*allow_exceptions=*/false);
+    std::string* json_out[3] = {&engine.build_json, &engine.preprocess_json, &engine.tactics_json};
+    for (int k = 0; k < 3; ++k) {
+      const SectionEntry* e = json_sections[k];
+      if (e == nullptr) continue;
+      auto meta = nlohmann::json::parse(e->bytes, nullptr, /*allow_exceptions=*/false);
       if (meta.is_discarded() || !meta.is_object()) {
-        return InvalidModel(name + ": the build-json section (byte " +
-                            std::to_string(json_section->offset) + ") is not a JSON object");
+        return InvalidModel(name + ": the " + SectionTypeName(e->type) + " section (byte " +
+                            std::to_string(e->offset) + ") is not a JSON object");
       }
-      engine.build_json.assign(json_section->bytes);
+      json_out[k]->assign(e->bytes);
     }
     RIDGE_ASSIGN_OR_RETURN(
         engine.graph,
@@ -426,8 +438,10 @@ Result<LoadedEngine> LoadEngineFromBytes(std::string_view bytes, const std::stri
   }
 }
 
-Result<LoadedEngine> LoadEngineFile(const std::string& path, const EnvironmentInfo& env,
-                                    const onnx::LoadOptions& options) {
+namespace {
+
+// Reads the whole file (its real size, checked against the cap before allocating).
+Result<std::string> ReadWholeFile(const std::string& path, const onnx::LoadOptions& options) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return NotFound(path + ": no such file (or not a regular file)");
@@ -448,7 +462,23 @@ Result<LoadedEngine> LoadEngineFile(const std::string& path, const EnvironmentIn
   if (!in) return IoError(path + ": cannot open");
   in.read(bytes.data(), static_cast<std::streamsize>(size));
   if (static_cast<uint64_t>(in.gcount()) != size) return IoError(path + ": short read");
+  return bytes;
+}
+
+}  // namespace
+
+Result<LoadedEngine> LoadEngineFile(const std::string& path, const EnvironmentInfo& env,
+                                    const onnx::LoadOptions& options) {
+  RIDGE_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path, options));
   return LoadEngineFromBytes(bytes, path, env, options);
+}
+
+Result<EngineContainer> ReadEngineContainer(const std::string& path,
+                                            const onnx::LoadOptions& options) {
+  RIDGE_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path, options));
+  RIDGE_ASSIGN_OR_RETURN(EngineContainer c, ParseEngineContainer(bytes, path));
+  for (SectionEntry& e : c.sections) e.bytes = {};
+  return c;
 }
 
 bool IsEngineFile(const std::string& path) {

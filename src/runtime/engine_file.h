@@ -39,8 +39,10 @@ inline constexpr uint32_t kEngineMaxSmVersion = 1000;  // sm_90 is 90; sm_100 is
 
 // Section types. Readers skip types they do not know unless the entry has kSectionRequired.
 enum class SectionType : uint32_t {
-  kOnnxGraph = 1,  // the optimized graph, an ONNX ModelProto (no external data)
-  kBuildJson = 2,  // build metadata: options, source model, sizes (tactic choices later)
+  kOnnxGraph = 1,   // the optimized graph, an ONNX ModelProto (no external data)
+  kBuildJson = 2,   // build metadata: options, source model, sizes, engine stats
+  kPreprocess = 3,  // preprocessing baked in: spec text and frame size, a JSON object
+  kTactics = 4,     // reserved: the CUDA timing cache's JSON (tactic choices), when it exists
 };
 inline constexpr uint32_t kSectionRequired = 1;  // flag: refuse the file if the type is unknown
 
@@ -108,6 +110,8 @@ struct LoadedEngine {
   std::vector<SectionEntry> sections;  // offsets and lengths only (bytes views are cleared)
   ir::Graph graph;                     // from the ONNX section, shapes as built
   std::string build_json;              // the metadata section ("" if absent)
+  std::string preprocess_json;         // the preprocess section, a JSON object ("" if absent)
+  std::string tactics_json;            // the tactics section, a JSON object ("" if absent)
 };
 
 // Serializes header + sections into a complete file image (checksums computed here).
@@ -135,6 +139,12 @@ Result<LoadedEngine> LoadEngineFromBytes(std::string_view bytes, const std::stri
 // Reads `path` (refusing files over options.limits.max_file_bytes before reading) and loads it.
 Result<LoadedEngine> LoadEngineFile(const std::string& path, const EnvironmentInfo& env,
                                     const onnx::LoadOptions& options = {});
+
+// Reads `path` and validates its container (structure and checksums) without the
+// compatibility check: how `ridge run` / `ridge bench` learn which backend a file is for.
+// The sections' byte views are cleared (the buffer does not outlive the call).
+Result<EngineContainer> ReadEngineContainer(const std::string& path,
+                                            const onnx::LoadOptions& options = {});
 
 // True if `path` starts with the engine magic (how `ridge run` can tell .ridge from .onnx).
 bool IsEngineFile(const std::string& path);

@@ -22,6 +22,11 @@ Result<std::unique_ptr<CpuSession>> CpuSession::Open(const std::string& model_pa
                              std::to_string(engine.header.batch) + "; rebuild it with --batch " +
                              std::to_string(*options.batch));
     }
+    if (!engine.preprocess_json.empty()) {
+      return Unsupported(model_path +
+                         ": the engine has preprocessing baked in (it takes uint8 frames); run "
+                         "it with ridge run / ridge bench (runtime::OpenEngineRunner)");
+    }
     infer.batch.reset();
     session->graph_ = std::make_unique<ir::Graph>(std::move(engine.graph));
   } else {

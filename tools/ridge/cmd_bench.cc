@@ -1,6 +1,8 @@
 // `ridge bench MODEL --device cpu [--batch N] [--threads N] [--warmup-ms] [--duration-s]
 // [--iterations N] [--json F] [--profile]`: times the CPU backend the way docs/metrics.md and
-// BENCHMARKS.md define (warm-up, then min/median/mean/p90/p99/max, throughput, CV).
+// BENCHMARKS.md define (warm-up, then min/median/mean/p90/p99/max, throughput, CV). An engine
+// file runs on the backend it names; one with preprocessing baked in is timed end to end
+// (synthetic uint8 frame -> preprocessing -> model -> outputs on the host) per run.
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include "bench_cuda.h"
 #include "commands.h"
 #include "profiler/stats.h"
+#include "runtime/engine_runner.h"
 #include "runtime/session.h"
 
 namespace ridge::cli {
@@ -23,8 +26,8 @@ namespace {
 
 struct BenchFlags {
   std::string model;
-  std::string device = "cpu";
-  int64_t batch = 1;
+  std::string device;  // "" = cpu, or the backend an engine file names
+  int64_t batch = 0;   // 0: 1, or the batch an engine file was built for
   int threads = 0;
   double warmup_ms = 200;
   double duration_s = 3;
@@ -35,6 +38,9 @@ struct BenchFlags {
   bool progress = false;
   std::string trace_path;      // --device cuda only
   std::string device_profile;  // --device cuda only
+  std::string timing_cache;    // --device cuda only
+  bool no_timing_cache = false;
+  bool verbose = false;
 };
 
 struct LayerRow {
@@ -74,12 +80,91 @@ std::vector<LayerRow> JoinProfile(const runtime::CpuSession& session,
   return rows;
 }
 
-Status Bench(const BenchFlags& f) {
+// A preprocessed engine (cpu or cuda): whole runs timed on the host, a synthetic frame each.
+Status BenchEngineRunner(const BenchFlags& f) {
+  if (f.profile || !f.trace_path.empty() || !f.device_profile.empty())
+    return InvalidArgument("--profile, --trace, --device-profile: not for preprocessed engines");
+  runtime::EngineRunnerOptions options;
+  options.cpu_threads = f.threads;
+  RIDGE_ASSIGN_OR_RETURN(auto runner, runtime::OpenEngineRunner(f.model, options));
+  const int64_t batch = runner->header().batch;
+  if (f.batch > 0 && f.batch != batch) {
+    return InvalidArgument(f.model + ": the engine was built for batch " + std::to_string(batch) +
+                           "; rebuild it with --batch " + std::to_string(f.batch));
+  }
+  RIDGE_ASSIGN_OR_RETURN(auto inputs, runtime::RandomRunnerInputs(*runner, 0));
+  profiler::Timer warm;
+  int64_t warm_runs = 0;
+  while ((warm_runs < 20 || warm.ElapsedMs() < f.warmup_ms) && warm.ElapsedMs() < 60'000) {
+    RIDGE_RETURN_IF_ERROR(runner->Run(inputs).status());
+    ++warm_runs;
+  }
+  std::vector<double> samples;
+  profiler::Timer total;
+  while (true) {
+    profiler::Timer t;
+    RIDGE_RETURN_IF_ERROR(runner->Run(inputs).status());
+    samples.push_back(t.ElapsedMs());
+    const auto n = static_cast<int64_t>(samples.size());
+    const double elapsed_s = total.ElapsedMs() / 1e3;
+    if (f.iterations > 0 ? n >= f.iterations : (n >= 200 || elapsed_s >= f.duration_s)) break;
+  }
+  auto s = profiler::ComputeStats(samples, std::max<int64_t>(batch, 1));
+  std::printf("engine %s  batch %lld  %s\n", f.model.c_str(), static_cast<long long>(batch),
+              runner->description().c_str());
+  std::printf(
+      "runs %lld (after %lld warm-up runs); each: uint8 frames from host memory, "
+      "preprocessing, model, outputs to host fp32\n",
+      static_cast<long long>(s.num_samples), static_cast<long long>(warm_runs));
+  std::printf("latency ms: min %.3f  median %.3f  mean %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
+              s.min_ms, s.median_ms, s.mean_ms, s.p90_ms, s.p99_ms, s.max_ms);
+  std::printf("throughput %.1f frames/s   CV %.1f%%%s\n", s.throughput_per_s, s.cv * 100,
+              s.unstable ? "   UNSTABLE (CV > 10%): not a reliable number" : "");
+  if (f.json_path.empty()) return Status::Ok();
+  nlohmann::json j = {{"model", f.model},
+                      {"device", runner->header().backend},
+                      {"engine", runner->description()},
+                      {"batch", batch},
+                      {"runs", s.num_samples},
+                      {"warmup_runs", warm_runs},
+                      {"latency_ms",
+                       {{"min", s.min_ms},
+                        {"median", s.median_ms},
+                        {"mean", s.mean_ms},
+                        {"p90", s.p90_ms},
+                        {"p99", s.p99_ms},
+                        {"max", s.max_ms},
+                        {"stddev", s.stddev_ms}}},
+                      {"throughput_per_s", s.throughput_per_s},
+                      {"cv", s.cv},
+                      {"unstable", s.unstable}};
+  std::ofstream out(f.json_path);
+  if (!(out << j.dump(2) << "\n")) return IoError("cannot write '" + f.json_path + "'");
+  return Status::Ok();
+}
+
+Status Bench(const BenchFlags& flags) {
+  BenchFlags f = flags;
+  if (runtime::IsEngineFile(f.model)) {
+    RIDGE_ASSIGN_OR_RETURN(auto summary, runtime::InspectEngineFile(f.model));
+    if (!f.device.empty() && f.device != summary.header.backend) {
+      return InvalidArgument("--device " + f.device + ": " + f.model + " is a " +
+                             summary.header.backend + " engine (the file says which backend)");
+    }
+    if (summary.has_preprocess) return BenchEngineRunner(f);
+    f.device = summary.header.backend;
+    if (f.batch == 0) f.batch = std::max<int64_t>(summary.header.batch, 1);
+    if (f.device == "cuda") f.precision = summary.header.precision;
+  }
+  if (f.device.empty()) f.device = "cpu";
+  if (f.batch == 0) f.batch = 1;
 #ifdef RIDGE_HAVE_CUDA
   if (f.device == "cuda") {
-    // cmd_bench_cuda.cc: pinned H2D, graph replay, D2H per iteration; --profile per step.
+    // cmd_bench_cuda.cc: pinned H2D, graph replay, D2H per iteration; --profile per step. An
+    // engine file is loaded there (checked against this GPU) and rebuilt.
     return BenchCuda({f.model, f.batch, f.precision, f.warmup_ms, f.duration_s, f.iterations,
-                      f.json_path, f.profile, f.trace_path, f.device_profile, f.progress});
+                      f.json_path, f.profile, f.trace_path, f.device_profile, f.progress,
+                      f.timing_cache, f.no_timing_cache, f.verbose});
   }
 #endif
   if (!f.trace_path.empty() || !f.device_profile.empty())
@@ -210,9 +295,10 @@ Status Bench(const BenchFlags& f) {
 Command RegisterBench(CLI::App& parent) {
   auto f = std::make_shared<BenchFlags>();
   CLI::App* app = parent.add_subcommand("bench", "Benchmark a model (latency statistics)");
-  app->add_option("model", f->model, "ONNX model file")->required();
-  app->add_option("--device", f->device, "cpu (default) or cuda (when built with CUDA)");
-  app->add_option("--batch", f->batch, "Batch size (default 1)");
+  app->add_option("model", f->model, "ONNX model or engine file (ridge build)")->required();
+  app->add_option("--device", f->device,
+                  "cpu (default) or cuda (when built with CUDA); engine files: the file's");
+  app->add_option("--batch", f->batch, "Batch size (default 1; engine files: as built)");
   app->add_option("--precision", f->precision, "fp16 (default) or fp32; --device cuda only");
   app->add_option("--threads", f->threads, "Intra-op threads (default: all cores)");
   app->add_option("--warmup-ms", f->warmup_ms, "Warm-up time (default 200; at least 20 runs)");
@@ -226,6 +312,13 @@ Command RegisterBench(CLI::App& parent) {
                   "--device cuda: write a Chrome/Perfetto trace of one profiled run");
   app->add_option("--device-profile", f->device_profile,
                   "--device cuda: profile for --profile predictions (name or ridge probe file)");
+  app->add_option("--timing-cache", f->timing_cache,
+                  "--device cuda: tactic timing cache file (default "
+                  "$XDG_CACHE_HOME or ~/.cache/ridge/timing_cache.json)");
+  app->add_flag("--no-timing-cache", f->no_timing_cache,
+                "--device cuda: time every tactic; read and write no cache file");
+  app->add_flag("--verbose", f->verbose,
+                "--device cuda: the engine build log (each conv/GEMM's tactic and its time)");
   return {app, [f] {
             Status st = Bench(*f);
             return st.ok() ? 0 : ReportError("bench", st);

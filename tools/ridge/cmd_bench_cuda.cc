@@ -19,6 +19,8 @@
 #include "onnx/loader.h"
 #include "ops/shape_inference.h"
 #include "profiler/stats.h"
+#include "runtime/engine_file.h"
+#include "runtime/engine_runner_cuda.h"
 #include "runtime/session.h"
 
 namespace ridge::cli {
@@ -124,14 +126,24 @@ Status BenchCuda(const CudaBenchOptions& o) {
     return InvalidArgument(
         "--warmup-ms must be in [0, 3.6e6], --duration-s in (0, 3600], --iterations >= 0");
   }
-  RIDGE_ASSIGN_OR_RETURN(ir::Graph graph, onnx::LoadModel(o.model));
-  ops::InferOptions infer;
-  infer.batch = o.batch;
-  RIDGE_RETURN_IF_ERROR(ops::InferShapes(graph, infer));
-  cuda::EngineOptions options;
   const Precision precision = o.precision == "fp16" ? Precision::kFp16 : Precision::kFp32;
-  options.precision = precision;
-  RIDGE_ASSIGN_OR_RETURN(auto engine, cuda::Engine::Build(graph, options));
+  ir::Graph graph;
+  std::unique_ptr<cuda::Engine> engine;
+  if (runtime::IsEngineFile(o.model)) {
+    // An engine file (ridge build --device cuda): checked against this GPU and rebuilt; its
+    // batch and precision are the ones cmd_bench.cc passed from the header.
+    RIDGE_ASSIGN_OR_RETURN(runtime::LoadedCudaEngine loaded, runtime::LoadCudaEngineFile(o.model));
+    graph = std::move(loaded.graph);
+    engine = std::move(loaded.engine);
+  } else {
+    RIDGE_ASSIGN_OR_RETURN(graph, onnx::LoadModel(o.model));
+    ops::InferOptions infer;
+    infer.batch = o.batch;
+    RIDGE_RETURN_IF_ERROR(ops::InferShapes(graph, infer));
+    cuda::EngineOptions options;
+    options.precision = precision;
+    RIDGE_ASSIGN_OR_RETURN(engine, cuda::Engine::Build(graph, options));
+  }
   RIDGE_ASSIGN_OR_RETURN(auto inputs, runtime::RandomInputs(graph, 0));
   RIDGE_RETURN_IF_ERROR(engine->Run(inputs).status());
   IoState io;
