@@ -110,6 +110,24 @@ Result<Sample> Iterate(cuda::Engine& engine, IoState& io) {
   return s;
 }
 
+// The tactic timing cache of an engine built here: read before the build (a missing file is a
+// cold cache; a bad or foreign one only a note), written back after it.
+void UseTacticCache(const CudaBenchOptions& o, cuda::TacticCacheFile* f,
+                    cuda::EngineOptions* options) {
+  auto warn = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  f->Open(o.timing_cache, o.no_timing_cache, warn);
+  std::string note;
+  auto env = cuda::CurrentTacticEnvironment();
+  if (env.ok() && !f->cache.MatchEnvironment(*env, &note)) warn("note: " + note);
+  options->tactic_cache = &f->cache;
+  options->build_progress = true;
+  if (o.verbose) {
+    options->build_log = [](const std::string& line) {
+      std::fprintf(stderr, "  %s\n", line.c_str());
+    };
+  }
+}
+
 nlohmann::json StatsJson(const profiler::LatencyStats& s) {
   return {{"min", s.min_ms}, {"mean", s.mean_ms}, {"median", s.median_ms}, {"p90", s.p90_ms},
           {"p99", s.p99_ms}, {"max", s.max_ms},   {"stddev", s.stddev_ms}, {"cv", s.cv}};
@@ -128,6 +146,7 @@ Status BenchCuda(const CudaBenchOptions& o) {
   }
   const Precision precision = o.precision == "fp16" ? Precision::kFp16 : Precision::kFp32;
   ir::Graph graph;
+  cuda::TacticCacheFile tactics;  // outlives the build that fills it
   std::unique_ptr<cuda::Engine> engine;
   if (runtime::IsEngineFile(o.model)) {
     // An engine file (ridge build --device cuda): checked against this GPU and rebuilt; its
@@ -142,7 +161,9 @@ Status BenchCuda(const CudaBenchOptions& o) {
     RIDGE_RETURN_IF_ERROR(ops::InferShapes(graph, infer));
     cuda::EngineOptions options;
     options.precision = precision;
+    UseTacticCache(o, &tactics, &options);
     RIDGE_ASSIGN_OR_RETURN(engine, cuda::Engine::Build(graph, options));
+    tactics.Save([](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
   }
   RIDGE_ASSIGN_OR_RETURN(auto inputs, runtime::RandomInputs(graph, 0));
   RIDGE_RETURN_IF_ERROR(engine->Run(inputs).status());
@@ -190,6 +211,13 @@ Status BenchCuda(const CudaBenchOptions& o) {
   std::printf("model %s  batch %lld  device cuda (%s)  precision %s  %d steps in a CUDA graph\n",
               o.model.c_str(), static_cast<long long>(o.batch), prop.name, o.precision.c_str(),
               engine->stats().steps);
+  const cuda::EngineStats& built = engine->stats();
+  std::printf(
+      "build %.2f s (tactic timing %.2f s, rest %.2f s); tactics: %d layers timed (%d "
+      "candidates), %d reused (an identical layer or the timing cache%s%s)\n",
+      built.build_ms / 1e3, built.tactic_ms / 1e3, (built.build_ms - built.tactic_ms) / 1e3,
+      built.tactic_layers_timed, built.tactic_candidates_timed, built.tactic_layers_cached,
+      tactics.path.empty() ? "" : " ", tactics.path.c_str());
   std::printf(
       "iterations %lld in %.2f s (after %lld warm-up iterations); inputs %zu, outputs "
       "%zu, pinned host buffers\n",
@@ -228,6 +256,12 @@ Status BenchCuda(const CudaBenchOptions& o) {
   j["throughput_per_s"] = throughput;
   j["unstable"] = unstable;
   j["steps"] = engine->stats().steps;
+  j["build"] = {{"build_ms", built.build_ms},
+                {"tactic_ms", built.tactic_ms},
+                {"layers_timed", built.tactic_layers_timed},
+                {"layers_cached", built.tactic_layers_cached},
+                {"candidates_timed", built.tactic_candidates_timed},
+                {"timing_cache", tactics.path}};
   if (o.profile || !o.trace_path.empty())
     RIDGE_RETURN_IF_ERROR(ProfileCudaSteps(o, graph, *engine, precision, &j));
   if (!o.json_path.empty()) {
