@@ -260,6 +260,13 @@ TEST(BuildProgress, TtyRedrawsABarInPlace) {
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0][0], '\r');
   EXPECT_EQ(out.back().back(), '\n');
+  BuildProgress failed(4, /*tty=*/true, [&](const std::string& s) { out.push_back(s); });
+  failed.Abort();  // nothing drawn yet: nothing to end
+  EXPECT_EQ(out.size(), 3u);
+  failed.Update(1, 0.1);
+  failed.Abort();
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(out.back(), "\n");
   EXPECT_EQ(BuildProgress::Bar(2, 4, 1.25, 10), "[#####.....] 2/4 layers  1.2 s");
   EXPECT_EQ(BuildProgress::Bar(4, 4, 0, 4), "[####] 4/4 layers  0.0 s");
   EXPECT_EQ(BuildProgress::Bar(0, 0, 0, 4), "[####] 0/0 layers  0.0 s");

@@ -383,7 +383,10 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
                          });
   for (Step& s : m.steps) {
     if (!s.prepare) continue;
-    RIDGE_RETURN_IF_ERROR_CTX(s.prepare(), s.node);
+    if (Status st = s.prepare(); !st.ok()) {
+      progress.Abort();
+      return st.WithContext(s.node);
+    }
     progress.Update(++prepared, seconds());
   }
   progress.Finish(seconds());

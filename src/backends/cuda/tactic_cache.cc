@@ -378,6 +378,10 @@ void BuildProgress::Update(int32_t done, double elapsed_s) {
   write_(buf);
 }
 
+void BuildProgress::Abort() {
+  if (write_ && total_ > 0 && tty_ && done_ > 0) write_("\n");
+}
+
 void BuildProgress::Finish(double elapsed_s) {
   if (!write_ || total_ <= 0) return;
   if (tty_) {

@@ -128,6 +128,8 @@ class BuildProgress {
   void Update(int32_t done, double elapsed_s);
   // The last state and a newline (on a TTY) or the final line.
   void Finish(double elapsed_s);
+  // After a failure: ends the bar's line on a TTY (so the error starts on its own line).
+  void Abort();
   static std::string Bar(int32_t done, int32_t total, double elapsed_s, int32_t width = 30);
 
  private:
