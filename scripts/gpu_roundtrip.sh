@@ -4,7 +4,7 @@
 #                                       shared libraries they need into .gpu/ (git-ignored via
 #                                       .git/info/exclude) and prints the device `run` call.
 # There (the GPU machine, repo root):
-#   bash scripts/gpu_roundtrip.sh --remote [tests|bench|all]
+#   bash scripts/gpu_roundtrip.sh --remote [tests|bench|all|predict]
 #                                       exports the zoo with its torch, runs the cuda-labelled
 #                                       tests, ridge_gpu_bench and bench/torch_peer.py; results
 #                                       land in $OUT (bench/results/cuda_vs_torch.{json,md}).
@@ -58,7 +58,7 @@ if [[ ! -e /work/main/build/cuda/tools/ridge/ridge ]]; then
   mkdir -p /work/main/build/cuda/tools/ridge && ln -s "$ROOT/$BUNDLE/bin/ridge" /work/main/build/cuda/tools/ridge/ridge
 fi
 [[ $what == pipeline ]] && export EXPORT_MODELS=resnet18,resnet50
-python3 - <<'PY'
+LD_LIBRARY_PATH= python3 - <<'PY'
 import torch, torchvision, os
 torch.manual_seed(0)
 names = os.environ.get("EXPORT_MODELS", "resnet18,resnet50,mobilenet_v2,efficientnet_b0,convnext_tiny")
@@ -96,6 +96,19 @@ if [[ $what == bench || $what == all ]]; then
   done
   timeout 300 python3 bench/torch_peer.py --ridge "$OUT/ridge.jsonl" --out "$OUT/cuda_vs_torch" \
     --models ${TORCH_MODELS:-resnet18,resnet50,mobilenet_v2,efficientnet_b0,convnext_tiny} || true
+fi
+if [[ $what == predict ]]; then
+  # Issue 4 items 3 and 9: ResNet-50 build time with a cold and a warm timing cache, then
+  # prediction vs measurement over the zoo x batch {1,32} x {fp16,fp32} with the probed profile.
+  $B/ridge probe -o "$OUT/probe_profile.json" 2>&1 | tail -3
+  rm -f "$OUT/timing_cache.json"
+  for run in cold warm; do
+    /usr/bin/time -f "$run build+bench wall %e s" $B/ridge bench models/resnet50.onnx --device cuda \
+      --precision fp16 --timing-cache "$OUT/timing_cache.json" --iterations 20 --verbose \
+      2>&1 | grep -Ei "build|tactic|wall|cache" | tail -6
+  done
+  timeout 420 python3 bench/predict_vs_measure.py --ridge $B/ridge --profile "$OUT/probe_profile.json" \
+    --timing-cache "$OUT/timing_cache.json" --out "$OUT/prediction_vs_measurement"
 fi
 if [[ $what == pipeline ]]; then
   # A step under a time cap, printing only its tail: the device minutes are few.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 
 namespace ridge::analysis {
 namespace {
@@ -100,6 +101,36 @@ Result<DeviceProfile> ParseProfile(const json& j) {
   }
   RIDGE_ASSIGN_OR_RETURN(p.tensor_core_align_fp16, GetAlign(j, "tensor_core_align_fp16"));
   RIDGE_ASSIGN_OR_RETURN(p.tensor_core_align_int8, GetAlign(j, "tensor_core_align_int8"));
+  // The kernel model's figures are optional, each with a source when present.
+  struct OptionalFigure {
+    const char* key;
+    double lo, hi;
+  };
+  for (const OptionalFigure& f :
+       {OptionalFigure{"sm_count", 1, 4096}, OptionalFigure{"kernel_floor_s", 0, 1e-2},
+        OptionalFigure{"compute_efficiency", 1e-3, 1},
+        OptionalFigure{"memory_efficiency", 1e-3, 1},
+                                  OptionalFigure{"streaming_memory_efficiency", 1e-3, 1}}) {
+    auto it = j.find(f.key);
+    if (it == j.end()) continue;
+    if (!it->is_number() || !(it->get<double>() >= f.lo) || !(it->get<double>() <= f.hi)) {
+      return InvalidArgument(std::string("field \"") + f.key + "\" must be a number in [" +
+                             std::to_string(f.lo) + ", " + std::to_string(f.hi) + "]");
+    }
+    auto src = sources->find(f.key);
+    if (src == sources->end() || !src->is_string() || src->get<std::string>().empty()) {
+      return InvalidArgument(std::string("figure \"") + f.key + "\" has no entry in \"sources\"");
+    }
+    p.sources.push_back(std::string(f.key) + ": " + src->get<std::string>());
+    const double v = it->get<double>();
+    if (f.key == std::string_view("sm_count")) p.sm_count = static_cast<int>(v);
+    if (f.key == std::string_view("kernel_floor_s")) p.kernel_floor_s = v;
+    if (f.key == std::string_view("compute_efficiency")) p.compute_efficiency = v;
+    if (f.key == std::string_view("memory_efficiency")) p.memory_efficiency = v;
+    if (f.key == std::string_view("streaming_memory_efficiency")) {
+      p.streaming_memory_efficiency = v;
+    }
+  }
   auto align_src = sources->find("tensor_core_align");
   if (align_src == sources->end() || !align_src->is_string()) {
     return InvalidArgument("\"tensor_core_align\" has no entry in \"sources\"");

@@ -1,6 +1,7 @@
 #include "analysis/roofline.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace ridge::analysis {
 
@@ -43,13 +44,38 @@ bool TensorCoreAligned(const ir::Graph& graph, const NodeRecord& rec, const Devi
   return true;
 }
 
+KernelShape KernelShapeOf(const ir::Graph& graph, const NodeRecord& rec) {
+  KernelShape shape{rec.cost.gemm_m, rec.cost.gemm_n, 1};
+  const ir::Node& node = graph.node(rec.node_id);
+  if (node.op_type == "Conv" || node.op_type == "ConvTranspose") {
+    shape.groups = std::max<int64_t>(1, node.GetInt("group", 1));
+  }
+  return shape;
+}
+
+double WaveUtilization(const KernelShape& shape, const DeviceProfile& device) {
+  if (device.sm_count <= 0 || shape.gemm_m <= 0 || shape.gemm_n <= 0) return 1.0;
+  const double tiles = std::ceil(static_cast<double>(shape.gemm_m) / kWaveTile) *
+                       std::ceil(static_cast<double>(shape.gemm_n) / kWaveTile) *
+                       static_cast<double>(std::max<int64_t>(1, shape.groups));
+  const double waves = std::ceil(tiles / device.sm_count);
+  return tiles / (waves * device.sm_count);
+}
+
 GroupPrediction PredictKernel(double flops, double bytes, double peak_flops_per_s,
-                              const DeviceProfile& device) {
+                              const DeviceProfile& device, const KernelShape& shape) {
   GroupPrediction p;
   p.peak_flops_per_s = peak_flops_per_s;
-  p.compute_s = peak_flops_per_s > 0 ? flops / peak_flops_per_s : 0;
-  p.memory_s = device.memory_bytes_per_s > 0 ? bytes / device.memory_bytes_per_s : 0;
-  p.launch_s = device.launch_overhead_s;
+  p.shape = shape;
+  p.wave_utilization = WaveUtilization(shape, device);
+  const double rate = peak_flops_per_s * device.compute_efficiency * p.wave_utilization;
+  p.compute_s = rate > 0 ? flops / rate : 0;
+  // Dense: a GEMM-like kernel with more than one output column per group (not depthwise).
+  const bool dense = shape.gemm_m > 0 && shape.gemm_n > 1;
+  const double bw = device.memory_bytes_per_s *
+                    (dense ? device.memory_efficiency : device.streaming_memory_efficiency);
+  p.memory_s = bw > 0 ? bytes / bw : 0;
+  p.launch_s = device.launch_overhead_s + device.kernel_floor_s;
   double roof_s = std::max(p.compute_s, p.memory_s);
   p.time_s = roof_s + p.launch_s;
   if (p.launch_s > roof_s) {
@@ -78,7 +104,12 @@ Prediction PredictRoofline(const ir::Graph& graph, const CostReport& costs,
         peak = device.peak_fp32_flops_per_s;
       }
     }
-    GroupPrediction p = PredictKernel(g.flops, g.total_bytes(), peak, device);
+    KernelShape shape;
+    if (g.kind == ops::OpKind::kCompute) {
+      const NodeRecord& anchor = costs.nodes[static_cast<size_t>(g.members[g.anchor_index])];
+      shape = KernelShapeOf(graph, anchor);
+    }
+    GroupPrediction p = PredictKernel(g.flops, g.total_bytes(), peak, device, shape);
     p.tensor_core = tensor_core;
     out.total_s += p.time_s;
     out.launch_s += p.launch_s;

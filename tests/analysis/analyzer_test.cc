@@ -123,6 +123,38 @@ TEST(Roofline, KernelFormula) {
   EXPECT_EQ(p.bound, Bound::kLaunch);
 }
 
+// The optional kernel model: efficiencies, a per-kernel floor and wave quantization.
+TEST(Roofline, KernelModel) {
+  DeviceProfile d = H100();
+  d.sm_count = 132;
+  d.compute_efficiency = 0.5;
+  d.memory_efficiency = 0.8;
+  d.streaming_memory_efficiency = 0.1;
+  d.kernel_floor_s = 3e-6;
+  const double peak = d.PeakFlopsPerS(Precision::kFp16);
+  // 264 tiles of 128 x 128 = exactly two waves on 132 SMs: full utilization.
+  KernelShape full{128 * 24, 128 * 11, 1};
+  EXPECT_DOUBLE_EQ(WaveUtilization(full, d), 1.0);
+  GroupPrediction p = PredictKernel(1e12, 1e6, peak, d, full);
+  EXPECT_NEAR(p.time_s, 1e12 / (peak * 0.5) + 1e-6 + 3e-6, 1e-12);
+  // 4 tiles (ResNet-50 layer3 at batch 1: 196 x 256) keep 4 of 132 SMs busy.
+  KernelShape small{196, 256, 1};
+  EXPECT_NEAR(WaveUtilization(small, d), 4.0 / 132, 1e-12);
+  p = PredictKernel(2.3e8, 1e3, peak, d, small);
+  EXPECT_NEAR(p.compute_s, 2.3e8 / (peak * 0.5 * 4.0 / 132), 1e-15);
+  // 133 tiles: a second, nearly empty wave halves the utilization.
+  EXPECT_NEAR(WaveUtilization({133 * 128, 128, 1}, d), 133.0 / 264, 1e-12);
+  // Depthwise (one output column per group) streams at the streaming efficiency; a dense
+  // kernel at memory_efficiency.
+  p = PredictKernel(1e3, 1e9, peak, d, {1000, 1, 64});
+  EXPECT_NEAR(p.memory_s, 1e9 / (3.35e12 * 0.1), 1e-12);
+  p = PredictKernel(1e3, 1e9, peak, d, {1000, 64, 1});
+  EXPECT_NEAR(p.memory_s, 1e9 / (3.35e12 * 0.8), 1e-12);
+  // Without sm_count there is no wave model.
+  d.sm_count = 0;
+  EXPECT_DOUBLE_EQ(WaveUtilization(small, d), 1.0);
+}
+
 TEST(Roofline, HandBuiltGraphTotals) {
   DeviceProfile h100 = H100();
   GraphBuilder b = ResidualBlock();

@@ -88,8 +88,11 @@ Status ProfileCudaSteps(const CudaBenchOptions& o, const ir::Graph& graph, cuda:
         kProfileRuns, device.ok() ? device->name.c_str() : "-", note.empty() ? "" : "; ",
         note.c_str());
     PrintTable(joined);
-    std::printf("steps total %.3f ms measured, %.3f ms predicted", joined.measured_ms,
-                joined.predicted_ms);
+    std::printf(
+        "steps total %.3f ms measured, %.3f ms predicted (+%.3f ms for the engine's own "
+        "%s)",
+        joined.measured_ms, joined.predicted_ms, joined.overhead_predicted_ms,
+        "layout/copy kernels");
     if (!joined.aliased.empty())
       std::printf("; %zu nodes run as aliases (no kernel)", joined.aliased.size());
     if (!joined.uncovered.empty())
@@ -106,12 +109,18 @@ Status ProfileCudaSteps(const CudaBenchOptions& o, const ir::Graph& graph, cuda:
                       {"roofline_pct", s.roofline_pct},
                       {"share", s.share},
                       {"flops", s.flops},
-                      {"bytes", s.bytes}});
+                      {"bytes", s.bytes},
+                      {"peak_flops_per_s", s.peak_flops_per_s},
+                      {"gemm_m", s.gemm_m},
+                      {"gemm_n", s.gemm_n},
+                      {"groups", s.groups}});
     }
     (*j)["profile"] = {{"device_profile", device.ok() ? device->name : ""},
                        {"runs", kProfileRuns},
                        {"measured_ms", joined.measured_ms},
                        {"predicted_ms", joined.predicted_ms},
+                       {"overhead_predicted_ms", joined.overhead_predicted_ms},
+                       {"model_predicted_ms", joined.predicted_ms + joined.overhead_predicted_ms},
                        {"uncovered_nodes", joined.uncovered},
                        {"aliased_nodes", joined.aliased},
                        {"steps", rows}};

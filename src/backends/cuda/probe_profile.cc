@@ -87,6 +87,7 @@ std::string ProbeProfileJson(const ProbeResult& r, const std::string& date,
   j["memory_bytes_per_s"] = r.hbm_bytes_per_s;
   j["l2_bytes"] = r.l2_bytes;
   j["launch_overhead_s"] = r.graph_node_s;
+  j["sm_count"] = r.sm_count;
   j["tensor_core_align_fp16"] = builtin ? builtin->tensor_core_align_fp16 : 8;
   j["tensor_core_align_int8"] = builtin ? builtin->tensor_core_align_int8 : 16;
   json src;
@@ -98,6 +99,7 @@ std::string ProbeProfileJson(const ProbeResult& r, const std::string& date,
   src["memory_bytes_per_s"] = measured + ": device copy kernel, read + write bytes (" +
                               Fmt(r.hbm_bytes_per_s / 1e9, "GB/s") + ")";
   src["l2_bytes"] = measured + ": cudaDevAttrL2CacheSize";
+  src["sm_count"] = measured + ": cudaDevAttrMultiProcessorCount";
   src["launch_overhead_s"] = measured + ": per node of a replayed CUDA graph of " +
                              std::to_string(r.graph_nodes) + " empty kernels";
   // Not measured: carried over from the built-in profile (with its source) or 0.

@@ -67,6 +67,7 @@ Result<JoinedProfile> JoinStepProfile(const ir::Graph& graph, const std::vector<
     std::vector<ir::NodeId> ids;
     std::vector<const analysis::NodeRecord*> recs;
     bool compute = false, aligned = true;
+    analysis::KernelShape shape;
     for (const std::string& n : s.nodes) {
       auto it = by_name.find(n);
       if (it == by_name.end()) {
@@ -79,6 +80,7 @@ Result<JoinedProfile> JoinStepProfile(const ir::Graph& graph, const std::vector<
       ids.push_back(it->second->node_id);
       recs.push_back(it->second);
       if (IsComputeOp(it->second->op_type)) {
+        if (!compute) shape = analysis::KernelShapeOf(graph, *it->second);
         compute = true;
         aligned = aligned && (device == nullptr ||
                               analysis::TensorCoreAligned(graph, *it->second, *device, precision));
@@ -93,10 +95,19 @@ Result<JoinedProfile> JoinStepProfile(const ir::Graph& graph, const std::vector<
       double peak = !compute  ? device->VectorFlopsPerS(precision)
                     : aligned ? device->PeakFlopsPerS(precision)
                               : device->peak_fp32_flops_per_s;
-      auto pred = analysis::PredictKernel(row.flops, row.bytes, peak, *device);
+      auto pred = analysis::PredictKernel(row.flops, row.bytes, peak, *device, shape);
       row.predicted_ms = pred.time_s * 1e3;
+      row.gemm_m = shape.gemm_m;
+      row.gemm_n = shape.gemm_n;
+      row.groups = shape.groups;
+      row.peak_flops_per_s = peak;
       out.predicted_ms += row.predicted_ms;
       if (row.measured_ms > 0) row.roofline_pct = 100.0 * row.predicted_ms / row.measured_ms;
+    } else if (row.overhead && device != nullptr) {
+      // An engine-inserted kernel (layout change, output copy) has no ONNX cost but is still
+      // a kernel: the model-level prediction counts its fixed cost.
+      out.overhead_predicted_ms +=
+          analysis::PredictKernel(0, 0, device->peak_fp32_flops_per_s, *device).time_s * 1e3;
     }
     out.steps.push_back(std::move(row));
   }

@@ -31,11 +31,17 @@ struct JoinedStep {
   double flops = 0, bytes = 0;
   double roofline_pct = -1;  // predicted / measured * 100: how close to the roof it ran
   double share = 0;          // measured / total measured
+  // What the prediction used: the roof and the kernel shape (wave quantization).
+  double peak_flops_per_s = 0;
+  int64_t gemm_m = 0, gemm_n = 0, groups = 1;
 };
 
 struct JoinedProfile {
   std::vector<JoinedStep> steps;  // engine order
   double measured_ms = 0, predicted_ms = 0;
+  // Fixed kernel costs of the engine's own steps (not in predicted_ms, which joins ONNX work):
+  // a whole-model prediction is predicted_ms + overhead_predicted_ms.
+  double overhead_predicted_ms = 0;
   // Nodes with runtime work that no step names (neither folded at build nor a view op, nor
   // one the engine reported as an alias).
   std::vector<std::string> uncovered;
