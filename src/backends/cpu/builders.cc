@@ -286,8 +286,12 @@ Status BuildConv(Compiler& c, ir::NodeId id, bool* handled) {
   // multiplies in the conv body. oneDNN 2.6 declines it where it has no kernel (channels not a
   // multiple of 16, post-ops other than ReLU/sum, ...); then the direct conv is used. It
   // changes rounding a little (resnet18: 2e-6 max abs difference on outputs up to ~2).
+  // Batch 1 only: the batched kernel (jit_fp32_wino_2x3:avx512_core, minibatch > 1) of Debian's
+  // oneDNN segfaulted in `ridge pipeline resnet18 --batch 2` (reading past a buffer: whether it
+  // faults depends on the heap around it, so `ridge run --batch 2` happened to survive).
   const bool wino = c.options().winograd && blocked && group == 1 && wd[2] == 3 && wd[3] == 3 &&
-                    strides == Dims{1, 1} && dil == Dims{1, 1} && wd[0] >= 64 && wd[1] >= 64;
+                    strides == Dims{1, 1} && dil == Dims{1, 1} && wd[0] >= 64 && wd[1] >= 64 &&
+                    xd[0] == 1;
   for (algorithm alg : {algorithm::convolution_winograd, algorithm::convolution_direct}) {
     if (alg == algorithm::convolution_winograd && !wino) continue;
     try {
