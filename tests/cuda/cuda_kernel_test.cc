@@ -165,6 +165,72 @@ TEST_P(CudaKernel, LayerNormalizationLastAxis) {
         GetParam().rtol * 5);
 }
 
+// Depthwise Conv (group == C) on NCHW x: covers the vectorized path (C a multiple of 8 for
+// fp16, 4 for fp32; templated 3x3/5x5/7x7 windows; the run-time window for dilation and other
+// kernel sizes) and the general fallback (C = 10, and C = 20 in fp16).
+void CheckDepthwise(std::vector<int64_t> x_dims, int64_t kh, int64_t kw, std::vector<int64_t> pads,
+                    std::vector<int64_t> strides, std::vector<int64_t> dil, bool bias, P prm,
+                    uint32_t seed) {
+  const int64_t c = x_dims[1];
+  Attrs a{{"pads", AInts(pads)},
+          {"strides", AInts(strides)},
+          {"dilations", AInts(dil)},
+          {"group", AInt(c)}};
+  std::vector<Tensor> consts{RandTensor({c, 1, kh, kw}, seed + 1)};
+  if (bias) consts.push_back(RandTensor({c}, seed + 2));
+  Check("Conv", {RandTensor(x_dims, seed)}, consts, a, prm.p, prm.atol * 5, prm.rtol * 5);
+}
+
+TEST_P(CudaKernel, DepthwiseVec3x3Stride1OddWidthBatch1) {
+  CheckDepthwise({1, 16, 9, 13}, 3, 3, {1, 1, 1, 1}, {1, 1}, {1, 1}, true, GetParam(), 40);
+}
+
+TEST_P(CudaKernel, DepthwiseVec3x3Stride2Batch4) {
+  CheckDepthwise({4, 24, 11, 15}, 3, 3, {1, 1, 1, 1}, {2, 2}, {1, 1}, true, GetParam(), 43);
+}
+
+TEST_P(CudaKernel, DepthwiseVec3x3Stride2NoPadEvenWidth) {
+  CheckDepthwise({2, 8, 10, 12}, 3, 3, {0, 0, 0, 0}, {2, 2}, {1, 1}, false, GetParam(), 46);
+}
+
+TEST_P(CudaKernel, DepthwiseVec7x7) {
+  CheckDepthwise({2, 32, 10, 11}, 7, 7, {3, 3, 3, 3}, {1, 1}, {1, 1}, true, GetParam(), 49);
+}
+
+TEST_P(CudaKernel, DepthwiseVec5x5Stride2) {
+  CheckDepthwise({2, 40, 13, 9}, 5, 5, {2, 2, 2, 2}, {2, 2}, {1, 1}, true, GetParam(), 52);
+}
+
+TEST_P(CudaKernel, DepthwiseVecDilated) {
+  CheckDepthwise({2, 16, 12, 13}, 3, 3, {2, 2, 2, 2}, {1, 1}, {2, 2}, true, GetParam(), 55);
+}
+
+TEST_P(CudaKernel, DepthwiseVecKernel3x1) {
+  CheckDepthwise({1, 16, 11, 7}, 3, 1, {3, 0, 3, 0}, {1, 1}, {3, 3}, true, GetParam(), 58);
+}
+
+TEST_P(CudaKernel, DepthwiseFallbackChannels) {
+  for (int64_t c : {10, 20}) {
+    SCOPED_TRACE(c);
+    CheckDepthwise({2, c, 7, 9}, 3, 3, {1, 1, 1, 1}, {2, 2}, {1, 1}, true, GetParam(), 61);
+  }
+}
+
+// LayerNorm over the last axis: 8, 16 and 32 lanes per row, a partly filled last chunk round
+// (cols 1000), rows not a multiple of the rows per block, no bias, and the general fallback for
+// cols > 1024 and cols not a multiple of the vector width.
+TEST_P(CudaKernel, LayerNormalizationRowsFastAndFallback) {
+  Attrs a{{"axis", AInt(-1)}, {"epsilon", AFloat(1e-6f)}};
+  for (int64_t cols : {96, 100, 384, 768, 1000, 1100, 36}) {
+    SCOPED_TRACE(cols);
+    Check("LayerNormalization", {RandTensor({2, 35, cols}, 64)},
+          {RandTensor({cols}, 65), RandTensor({cols}, 66)}, a, GetParam().p, GetParam().atol * 5,
+          GetParam().rtol * 5);
+  }
+  Check("LayerNormalization", {RandTensor({1, 37, 96}, 67)}, {RandTensor({96}, 68)}, a,
+        GetParam().p, GetParam().atol * 5, GetParam().rtol * 5);
+}
+
 TEST_P(CudaKernel, ConvWithReluFused) {
   // Conv -> Relu, only the Relu output visible: the engine fuses both into one cuDNN call.
   std::string why;
