@@ -19,7 +19,8 @@ ROOT=$PWD
 BUNDLE=.gpu
 TARGETS="ridge ridge_gpu_bench cuda_kernel_test cuda_zoo_test cuda_memory_plan_test
   vision_preprocess_cuda_test vision_postprocess_cuda_test runtime_pipeline_cuda_test
-  ridge_preprocess_gpu_bench cuda_measure_gpu_test ${RIDGE_EXTRA_GPU_TARGETS:-}"
+  ridge_preprocess_gpu_bench cuda_measure_gpu_test cuda_tactic_test runtime_engine_file_gpu_test
+  runtime_preprocessed_engine_test ${RIDGE_EXTRA_GPU_TARGETS:-}"
 
 if [[ "${1:-}" != "--remote" ]]; then
   cmake -S . -B build/cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DRIDGE_ENABLE_CUDA=ON >/dev/null
@@ -33,8 +34,9 @@ if [[ "${1:-}" != "--remote" ]]; then
   ldd "$BUNDLE"/bin/* | awk '/=> \//{print $3}' | sort -u |
     grep -Ev '/(libc|libm|libdl|librt|libpthread|libgcc_s|libstdc\+\+|ld-linux[^/]*|libcuda|libcudart|libcudnn[^/]*|libcublas[^/]*|libcublasLt|libnvrtc[^/]*|libz)\.so' |
     while read -r lib; do cp -L "$lib" "$BUNDLE/lib/"; done
-  # The device call carries at most 64 MiB; oneDNN alone is ~40 MB, xz makes it ~6.
-  xz -T2 -6 "$BUNDLE"/lib/*
+  # The device call carries at most 64 MiB; oneDNN alone is ~40 MB, xz makes it ~6; the
+  # binaries shrink ~4x.
+  xz -T2 -6 "$BUNDLE"/lib/* "$BUNDLE"/bin/*
   # The small zoo model torch cannot re-export there (ultralytics); torchvision ones are re-exported.
   [[ -f models/yolov8n.onnx ]] && cp models/yolov8n.onnx "$BUNDLE/models/"
   du -sh "$BUNDLE"
@@ -46,7 +48,8 @@ set +e +o pipefail  # there, report everything; one failing step must not hide t
 what=${2:-all}
 OUT=${OUT:-/tmp/gpu_out}
 mkdir -p "$OUT"
-for z in "$BUNDLE"/lib/*.xz; do [[ -f $z ]] && xz -df "$z"; done
+for z in "$BUNDLE"/lib/*.xz "$BUNDLE"/bin/*.xz; do [[ -f $z ]] && xz -df "$z"; done
+chmod +x "$BUNDLE"/bin/* 2>/dev/null
 export LD_LIBRARY_PATH="$ROOT/$BUNDLE/lib:${LD_LIBRARY_PATH:-}"
 export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader || true
@@ -97,6 +100,16 @@ if [[ $what == bench || $what == all ]]; then
   timeout 300 python3 bench/torch_peer.py --ridge "$OUT/ridge.jsonl" --out "$OUT/cuda_vs_torch" \
     --models ${TORCH_MODELS:-resnet18,resnet50,mobilenet_v2,efficientnet_b0,convnext_tiny} || true
 fi
+if [[ $what == kernels ]]; then
+  # Own-kernel changes: their tests and timings, the zoo against the CPU, the models they speed up.
+  $B/cuda_kernel_test --gtest_brief=1 2>&1 | grep -E "timing|FAILED|Failure|PASSED|Expected|Which" | head -40
+  timeout 240 $B/cuda_zoo_test --gtest_brief=1 2>&1 | grep -E "FAILED|Failure|PASSED|top-1|Which" | head -30
+  for m in mobilenet_v2 efficientnet_b0 convnext_tiny; do
+    for b in 1 32; do
+      $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch $b --runs 300 --warmup 50 2>&1 | tail -1
+    done
+  done
+fi
 if [[ $what == predict ]]; then
   # Issue 4 items 3 and 9: ResNet-50 build time with a cold and a warm timing cache, then
   # prediction vs measurement over the zoo x batch {1,32} x {fp16,fp32} with the probed profile.
@@ -125,16 +138,32 @@ if [[ $what == pipeline ]]; then
     TAIL=14 step 45 $P --source synthetic:100 --pre cpu --post cpu --inflight 1 \
       --json "$OUT/pipeline_${m}_seq_halide.json"
     TAIL=14 step 45 $P --source synthetic:300 --pre gpu --post gpu --inflight 4 \
-      --json "$OUT/pipeline_${m}_b1.json" --trace "$OUT/pipeline_${m}_b1.trace.json"
-    TAIL=14 step 45 $P --source synthetic:640 --pre gpu --post gpu --inflight 3 --batch 32 \
+      --json "$OUT/pipeline_${m}_b1.json" --trace "/tmp/pipeline_${m}_b1.trace.json"
+    TAIL=14 step 45 $P --source synthetic:1280 --pre gpu --post gpu --inflight 3 --batch 32 \
       --json "$OUT/pipeline_${m}_b32.json"
   done
-  TAIL=40 step 60 $R probe -o "$OUT/probe_profile.json" --json "$OUT/probe.json"
-  TAIL=60 step 90 $R bench models/resnet50.onnx --device cuda --precision fp16 --profile \
-    --device-profile "$OUT/probe_profile.json" --trace "$OUT/resnet50_fp16.trace.json" \
-    --json "$OUT/bench_resnet50_fp16.json"
+  [[ -n ${SKIP_TESTS:-} ]] && exit 0  # pipelines only
+  # Engine files (issue 4 item 6) and preprocessing inside the engine (issue 6 item 2).
+  E=/tmp/ridge_engines && mkdir -p $E
+  TAIL=12 step 60 $R build models/resnet18.onnx -o $E/r18.ridge --device cuda --precision fp16
+  TAIL=4 step 30 $R run $E/r18.ridge
+  TAIL=9 step 30 $R bench $E/r18.ridge --iterations 300
+  cp $E/r18.ridge $E/corrupt.ridge && printf 'X' | dd of=$E/corrupt.ridge bs=1 seek=4000 conv=notrunc 2>/dev/null
+  head -c 100000 $E/r18.ridge > $E/truncated.ridge
+  for f in corrupt truncated; do
+    echo "### ridge run $f.ridge"; $R run $E/$f.ridge 2>&1 | tail -2; echo "exit status ${PIPESTATUS[0]}"
+  done
+  TAIL=12 step 60 $R build models/yolov8n.onnx -o $E/y.ridge --device cuda --precision fp16 \
+    --preprocess "letterbox=640,bgr2rgb,scale=1/255"
+  TAIL=9 step 30 $R bench $E/y.ridge --iterations 300
+  TAIL=12 step 60 $B/runtime_engine_file_gpu_test --gtest_brief=1
+  TAIL=12 step 60 $B/runtime_preprocessed_engine_test --gtest_brief=1
+  TAIL=16 step 90 $B/cuda_tactic_test --gtest_brief=1
   TAIL=20 step 100 $B/cuda_measure_gpu_test --gtest_brief=1
   TAIL=8 step 60 $B/cuda_kernel_test --gtest_brief=1
   TAIL=6 step 30 $B/vision_preprocess_cuda_test --gtest_brief=1
   TAIL=6 step 30 $B/vision_postprocess_cuda_test --gtest_brief=1
+  TAIL=12 step 120 compute-sanitizer --tool memcheck --error-exitcode 9 $R pipeline models/yolov8n.onnx \
+    --device cuda --pre gpu --post gpu --batch 4 --inflight 3 --source synthetic:12 --quiet
+  TAIL=30 step 200 $B/cuda_zoo_test 2>&1 | grep -E 'err|FAIL|PASS|Failure|Expected|Which|skip|SKIP|top-1|max' | head -40
 fi
