@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cstdlib>
+#include <string_view>
 
 #include "backends/cuda/kernels/depthwise_conv.cuh"
 #include "backends/cuda/kernels/device_util.cuh"
@@ -192,7 +194,16 @@ void LaunchDepthwiseConvNhwc(bool half, const void* x, const void* weights, cons
   const int vw = half ? 8 : 4;
   const bool vec_ok = p.c % vw == 0 && p.kh > 0 && p.kw > 0 && vec::Aligned16(x) &&
                       vec::Aligned16(weights) && vec::Aligned16(bias) && vec::Aligned16(y);
-  if (!vec_ok) return LaunchDepthwiseConvNhwcGeneral(half, x, weights, bias, y, p, s);
+  // The fast kernel has 4 x vw fewer threads; below ~one resident 1024-thread block per SM
+  // of the H200 (132) it leaves SMs idle, and the general kernel won (mobilenet_v2 fp16 batch 1:
+  // 0.293 ms with the general kernel everywhere, 0.354 ms with the fast one everywhere).
+  // RIDGE_CUDA_DEPTHWISE_FAST=always lets tests drive the fast kernel with small shapes.
+  const int64_t fast_threads = p.n * p.oh * ((p.ow + 3) / 4) * (p.c / vw);
+  constexpr int64_t kMinFastThreads = int64_t{132} * 1024;
+  const char* knob = std::getenv("RIDGE_CUDA_DEPTHWISE_FAST");
+  const bool always = knob != nullptr && std::string_view(knob) == "always";
+  if (!vec_ok || (fast_threads < kMinFastThreads && !always))
+    return LaunchDepthwiseConvNhwcGeneral(half, x, weights, bias, y, p, s);
   if (half)
     LaunchVec(static_cast<const __half*>(x), static_cast<const __half*>(weights),
               static_cast<const __half*>(bias), static_cast<__half*>(y), p, s);
