@@ -194,12 +194,14 @@ void LaunchDepthwiseConvNhwc(bool half, const void* x, const void* weights, cons
   const int vw = half ? 8 : 4;
   const bool vec_ok = p.c % vw == 0 && p.kh > 0 && p.kw > 0 && vec::Aligned16(x) &&
                       vec::Aligned16(weights) && vec::Aligned16(bias) && vec::Aligned16(y);
-  // The fast kernel has 4 x vw fewer threads; below ~one resident 1024-thread block per SM
-  // of the H200 (132) it leaves SMs idle, and the general kernel won (mobilenet_v2 fp16 batch 1:
-  // 0.293 ms with the general kernel everywhere, 0.354 ms with the fast one everywhere).
+  // The fast kernel has 4 x vw fewer threads; with fewer than ~4 warps per SM of the H200
+  // (132 SMs) it leaves the GPU idle and the general kernel wins. Measured, mobilenet_v2 fp16:
+  // fast everywhere 0.354 ms at batch 1 (general 0.293) but 1.198 ms at batch 32 (general
+  // 3.02); a threshold of 1024 threads per SM sent batch 32's small late layers back to the
+  // general kernel (1.818 ms). This one keeps batch 32 fast and batch 1 mostly general.
   // RIDGE_CUDA_DEPTHWISE_FAST=always lets tests drive the fast kernel with small shapes.
   const int64_t fast_threads = p.n * p.oh * ((p.ow + 3) / 4) * (p.c / vw);
-  constexpr int64_t kMinFastThreads = int64_t{132} * 1024;
+  constexpr int64_t kMinFastThreads = int64_t{132} * 128;
   const char* knob = std::getenv("RIDGE_CUDA_DEPTHWISE_FAST");
   const bool always = knob != nullptr && std::string_view(knob) == "always";
   if (!vec_ok || (fast_threads < kMinFastThreads && !always))
