@@ -108,9 +108,8 @@ Result<DeviceProfile> ParseProfile(const json& j) {
   };
   for (const OptionalFigure& f :
        {OptionalFigure{"sm_count", 1, 4096}, OptionalFigure{"kernel_floor_s", 0, 1e-2},
-        OptionalFigure{"compute_efficiency", 1e-3, 1},
-        OptionalFigure{"memory_efficiency", 1e-3, 1},
-                                  OptionalFigure{"streaming_memory_efficiency", 1e-3, 1}}) {
+        OptionalFigure{"compute_efficiency", 1e-3, 1}, OptionalFigure{"memory_efficiency", 1e-3, 1},
+        OptionalFigure{"streaming_memory_efficiency", 1e-3, 1}}) {
     auto it = j.find(f.key);
     if (it == j.end()) continue;
     if (!it->is_number() || !(it->get<double>() >= f.lo) || !(it->get<double>() <= f.hi)) {

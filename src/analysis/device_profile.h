@@ -27,10 +27,10 @@ struct DeviceProfile {
   // peaks, cannot fill the GPU with few output tiles, and cost a fixed time each (ramp-up,
   // tail, dependency wait) on top of the launch. `ridge probe` and
   // bench/predict_vs_measure.py --fit write these; docs/metrics.md explains the model.
-  int sm_count = 0;                  // 0: no wave quantization
-  double kernel_floor_s = 0;         // fixed time per kernel beyond launch_overhead_s
-  double compute_efficiency = 1;     // share of the peak FLOP rate big kernels reach
-  double memory_efficiency = 1;      // share of the bandwidth dense GEMM/conv kernels reach
+  int sm_count = 0;               // 0: no wave quantization
+  double kernel_floor_s = 0;      // fixed time per kernel beyond launch_overhead_s
+  double compute_efficiency = 1;  // share of the peak FLOP rate big kernels reach
+  double memory_efficiency = 1;   // share of the bandwidth dense GEMM/conv kernels reach
   // ... and the other kernels (elementwise, pooling, normalization, depthwise conv): simpler
   // kernels that often stream at a lower share of the bandwidth.
   double streaming_memory_efficiency = 1;

@@ -57,7 +57,7 @@ TEST_P(StepCoverage, EveryNodeWithWorkIsCoveredByAStep) {
   const std::string path = std::string(RIDGE_MODEL_DIR) + "/" + GetParam().first + ".onnx";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent (scripts/export_zoo.py)";
   runtime::SessionOptions so;
-  so.batch = 1;  // the zoo's batch dim is dynamic
+  so.batch = 1;                                    // the zoo's batch dim is dynamic
   auto cpu = runtime::CpuSession::Open(path, so);  // loads and infers shapes
   ASSERT_TRUE(cpu.ok()) << cpu.status().ToString();
   const ir::Graph& graph = (*cpu)->graph();
