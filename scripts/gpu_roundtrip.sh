@@ -62,15 +62,17 @@ if [[ ! -e /work/main/build/cuda/tools/ridge/ridge ]]; then
 fi
 [[ $what == pipeline ]] && export EXPORT_MODELS=resnet18,resnet50
 LD_LIBRARY_PATH= python3 - <<'PY'
-import torch, torchvision, os
-torch.manual_seed(0)
+import os, sys, torch
+# The zoo's own builder: seeded random weights with calibrated BatchNorm statistics, the same
+# weights as the export on the build machine (scripts/export_zoo.py explains the calibration).
+sys.path.insert(0, "scripts")
+from export_zoo import build
 names = os.environ.get("EXPORT_MODELS", "resnet18,resnet50,mobilenet_v2,efficientnet_b0,convnext_tiny")
 for name in names.split(","):
     path = f"models/{name}.onnx"
     if os.path.exists(path):
         continue
-    torch.manual_seed(0)
-    m = getattr(torchvision.models, name)().eval()
+    m = build(name)
     x = torch.randn(1, 3, 224, 224)
     torch.onnx.export(m, x, path, opset_version=17, dynamo=False, input_names=["input"],
                       output_names=["output"], do_constant_folding=True,
