@@ -4,9 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 
 #include "backends/cuda/engine.h"
+#include "backends/cuda/kernels/strided_copy.cuh"
 #include "ops/nn_test_util.h"
+#include "ops/shape_inference.h"
+#include "strided_copy_test_util.h"
 
 namespace ridge::cuda {
 namespace {
@@ -322,5 +327,301 @@ TEST(CudaEngine, UnsupportedNodesAreAllNamed) {
       << engine.status().ToString();
 }
 
+// ---- Vectorized pool and strided-copy paths (kernels/pool.cu, strided_copy.cu) ----
+
+// MaxPool / AveragePool with C a multiple of 8 (vector path in fp16 and fp32), of 4 but not 8
+// (vector in fp32, scalar in fp16) and odd (scalar); odd spatial sizes, batch 1 and 3.
+TEST_P(CudaKernel, PoolVectorAndScalarChannels) {
+  const Attrs max3{
+      {"kernel_shape", AInts({3, 3})}, {"strides", AInts({2, 2})}, {"pads", AInts({1, 1, 1, 1})}};
+  const Attrs max2{{"kernel_shape", AInts({2, 2})}, {"strides", AInts({2, 2})}};
+  const Attrs avg_pad{{"kernel_shape", AInts({3, 3})},
+                      {"pads", AInts({1, 1, 1, 1})},
+                      {"count_include_pad", AInt(1)}};
+  const Attrs avg_s2{
+      {"kernel_shape", AInts({3, 3})}, {"strides", AInts({2, 2})}, {"pads", AInts({1, 0, 1, 2})}};
+  uint32_t seed = 80;
+  for (int64_t c : {16, 64, 12, 5}) {
+    for (int64_t n : {1, 3}) {
+      SCOPED_TRACE("C " + std::to_string(c) + " N " + std::to_string(n));
+      const Tensor x = RandTensor({n, c, 13, 11}, ++seed);
+      Check("MaxPool", {x}, {}, max3, GetParam().p, GetParam().atol, GetParam().rtol);
+      Check("MaxPool", {x}, {}, max2, GetParam().p, GetParam().atol, GetParam().rtol);
+      Check("AveragePool", {x}, {}, avg_pad, GetParam().p, GetParam().atol, GetParam().rtol);
+      Check("AveragePool", {x}, {}, avg_s2, GetParam().p, GetParam().atol, GetParam().rtol);
+    }
+  }
+}
+
+// GlobalAveragePool: one chunk (H*W <= 256: the single-pass vector kernel), several chunks, and
+// channel counts that take the scalar kernel in fp16 (20, 12) or in both precisions (13).
+TEST_P(CudaKernel, GlobalAveragePoolVectorAndScalar) {
+  const std::vector<std::vector<int64_t>> shapes = {{2, 16, 7, 9},   {1, 8, 1, 1},  {3, 24, 23, 19},
+                                                    {2, 32, 61, 67}, {1, 20, 9, 7}, {2, 12, 17, 17},
+                                                    {2, 13, 5, 5}};
+  uint32_t seed = 100;
+  for (const auto& dims : shapes) {
+    SCOPED_TRACE("C " + std::to_string(dims[1]) + " HW " + std::to_string(dims[2] * dims[3]));
+    Check("GlobalAveragePool", {RandTensor(dims, ++seed)}, {}, {}, GetParam().p, GetParam().atol,
+          GetParam().rtol);
+  }
+}
+
+// Runs `op` on channels-last activations: every activation input goes through an identity
+// MaxPool (1x1 kernel), whose output the engine keeps NHWC, so Concat / Slice / Split along the
+// channel axis copy runs of C_i contiguous elements per pixel. Compares every output with the
+// op's reference kernel on the raw inputs.
+void CheckChannelsLast(const std::string& op, const std::vector<Tensor>& acts,
+                       const std::vector<Tensor>& consts, const Attrs& attrs, size_t num_outputs,
+                       const P& prm) {
+  std::string why;
+  if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped";
+  ir::Graph g;
+  g.opset_version = 17;
+  ir::Node node;
+  node.name = "op";
+  node.op_type = op;
+  node.attributes = attrs;
+  std::vector<std::optional<Tensor>> ref_ins;
+  std::map<std::string, Tensor> feed;
+  for (size_t i = 0; i < acts.size(); ++i) {
+    const std::string name = "in" + std::to_string(i);
+    const ir::ValueId in = g.AddValue(name), mid = g.AddValue("mid" + std::to_string(i));
+    g.value(in).dtype = DType::kFloat32;
+    g.value(in).shape = Shape::FromInts(acts[i].dims());
+    g.value(in).is_graph_input = true;
+    g.AddInput(in);
+    ir::Node pool;
+    pool.name = "identity_pool" + std::to_string(i);
+    pool.op_type = "MaxPool";
+    pool.inputs = {in};
+    pool.outputs = {mid};
+    pool.attributes["kernel_shape"] = AInts({1, 1});
+    g.AddNode(pool);
+    node.inputs.push_back(mid);
+    feed[name] = acts[i];
+    ref_ins.push_back(acts[i]);
+  }
+  for (size_t i = 0; i < consts.size(); ++i) {
+    const ir::ValueId v = g.AddValue("const" + std::to_string(i));
+    g.value(v).dtype = consts[i].dtype();
+    g.value(v).shape = Shape::FromInts(consts[i].dims());
+    g.value(v).constant = consts[i];
+    g.value(v).is_initializer = true;
+    node.inputs.push_back(v);
+    ref_ins.push_back(consts[i]);
+  }
+  for (size_t i = 0; i < num_outputs; ++i)
+    node.outputs.push_back(g.AddValue("out" + std::to_string(i)));
+  const std::vector<ir::ValueId> outs = node.outputs;
+  g.AddNode(std::move(node));
+  for (ir::ValueId v : outs) g.AddOutput(v);
+  ASSERT_TRUE(ops::InferShapes(g, {}).ok());
+  auto want = RunRef(op, ref_ins, attrs, num_outputs);
+  ASSERT_TRUE(want.ok()) << want.status().ToString();
+  EngineOptions options;
+  options.precision = prm.p;
+  options.guard_bytes = 64;
+  auto engine = Engine::Build(g, options);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  auto got = (*engine)->Run(feed);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->size(), num_outputs);
+  for (size_t k = 0; k < num_outputs; ++k) {
+    const Tensor &w = (*want)[k], &o = (*got)[k];
+    ASSERT_EQ(o.dims(), w.dims()) << "output " << k;
+    int64_t bad = 0;
+    for (int64_t i = 0; i < o.num_elements(); ++i) {
+      const double a = o.GetAsDouble(i), b = w.GetAsDouble(i);
+      if (!(std::abs(a - b) <= prm.atol + prm.rtol * std::abs(b))) ++bad;
+    }
+    EXPECT_EQ(bad, 0) << op << " output " << k << ": " << bad << " of " << o.num_elements()
+                      << " elements off";
+  }
+}
+
+// Channel concat: runs of 8/16/24 channels (16-byte units in fp16 and fp32), 3 and 5 channels
+// (2- or 4-byte units), mixed; batch 1 and 2, odd spatial sizes.
+TEST_P(CudaKernel, ConcatChannelsLastVectorAndNarrow) {
+  const std::vector<std::vector<int64_t>> channel_sets = {{8, 16, 24}, {3, 5}, {16, 3, 8}, {4, 12}};
+  uint32_t seed = 120;
+  for (const auto& cs : channel_sets) {
+    for (int64_t n : {1, 2}) {
+      std::vector<Tensor> xs;
+      for (int64_t c : cs) xs.push_back(RandTensor({n, c, 7, 9}, ++seed));
+      SCOPED_TRACE("first C " + std::to_string(cs[0]) + " N " + std::to_string(n));
+      CheckChannelsLast("Concat", xs, {}, {{"axis", AInt(1)}}, 1, GetParam());
+    }
+  }
+  // Along H (runs of W * C elements) and along W.
+  CheckChannelsLast("Concat", {RandTensor({2, 16, 3, 5}, 130), RandTensor({2, 16, 4, 5}, 131)}, {},
+                    {{"axis", AInt(2)}}, 1, GetParam());
+  CheckChannelsLast("Concat", {RandTensor({2, 8, 3, 5}, 132), RandTensor({2, 8, 3, 2}, 133)}, {},
+                    {{"axis", AInt(3)}}, 1, GetParam());
+}
+
+// Channel slices: an aligned start (16-byte units), odd starts (the base is not 16-byte aligned:
+// narrow units), a step of 2 and a negative step (element by element).
+TEST_P(CudaKernel, SliceChannelsLastAlignedAndOddOffsets) {
+  const Tensor x = RandTensor({2, 32, 5, 7}, 140);
+  struct S {
+    int64_t start, end, step;
+  };
+  for (const S& s : {S{8, 24, 1}, S{3, 11, 1}, S{1, 32, 1}, S{5, 30, 2}, S{30, 2, -1}}) {
+    SCOPED_TRACE("start " + std::to_string(s.start) + " step " + std::to_string(s.step));
+    CheckChannelsLast("Slice", {x},
+                      {I64({1}, {s.start}), I64({1}, {s.end}), I64({1}, {1}), I64({1}, {s.step})},
+                      {}, 1, GetParam());
+  }
+  // A spatial window (rows 1..4, columns 2..6): runs of C elements with an aligned base.
+  CheckChannelsLast("Slice", {x}, {I64({2}, {1, 2}), I64({2}, {4, 6}), I64({2}, {2, 3})}, {}, 1,
+                    GetParam());
+}
+
+// Channel splits into equal and unequal parts (16, 8 + 24, 3 + 5 + 24 channels).
+TEST_P(CudaKernel, SplitChannelsLast) {
+  const Tensor x = RandTensor({2, 32, 5, 7}, 150);
+  CheckChannelsLast("Split", {x}, {}, {{"axis", AInt(1)}}, 2, GetParam());
+  CheckChannelsLast("Split", {x}, {I64({2}, {8, 24})}, {{"axis", AInt(1)}}, 2, GetParam());
+  CheckChannelsLast("Split", {x}, {I64({3}, {3, 5, 24})}, {{"axis", AInt(1)}}, 3, GetParam());
+}
+
+// Slice and Concat on plain (NCHW) tensors whose sizes give 16-byte runs after merging dims.
+TEST_P(CudaKernel, ConcatSlicePlainLayout) {
+  Check("Concat", {RandTensor({2, 8, 4, 4}, 160), RandTensor({2, 8, 4, 4}, 161)}, {},
+        {{"axis", AInt(1)}}, GetParam().p, GetParam().atol, GetParam().rtol);
+  Check("Slice", {RandTensor({3, 4, 16}, 162)}, {I64({1}, {1}), I64({1}, {3}), I64({1}, {1})}, {},
+        GetParam().p, GetParam().atol, GetParam().rtol);
+}
+
+// ---- The strided-copy plan on the host (runs without a GPU) ----
+
+// Applies a plan with host memcpy, dividing as the kernels do (FastDivU31 when index32).
+void EmulatePlan(const kernels::StridedCopyPlan& p, const uint8_t* x, uint8_t* y) {
+  kernels::FastDivU31 div[kernels::StridedCopyPlan::kMaxRank];
+  for (int d = 0; d < p.rank; ++d)
+    div[d] = kernels::FastDivU31::Make(static_cast<uint32_t>(p.dims[d]));
+  for (int64_t i = 0; i < p.count; ++i) {
+    int64_t rem = i, xo = 0, yo = 0;
+    for (int d = p.rank - 1; d > 0; --d) {
+      const int64_t q = p.index32 ? div[d].Div(static_cast<uint32_t>(rem)) : rem / p.dims[d];
+      xo += (rem - q * p.dims[d]) * p.xs[d];
+      yo += (rem - q * p.dims[d]) * p.ys[d];
+      rem = q;
+    }
+    xo += rem * p.xs[0];
+    yo += rem * p.ys[0];
+    std::memcpy(y + yo * p.width, x + xo * p.width, static_cast<size_t>(p.width));
+  }
+}
+
+TEST(StridedCopyPlan, FastDivMatchesDivision) {
+  std::mt19937 rng(7);
+  std::vector<uint32_t> divisors;
+  for (uint32_t d = 1; d <= 1100; ++d) divisors.push_back(d);
+  for (uint32_t d : {4095u, 4097u, 65535u, 65536u, 65537u, 204800u, 1u << 30, (1u << 30) + 1,
+                     3u << 29, (1u << 31) - 1, 1u << 31})
+    divisors.push_back(d);
+  for (int k = 0; k < 200; ++k) divisors.push_back(1 + rng() % (1u << 31));
+  int64_t bad = 0;
+  for (uint32_t d : divisors) {
+    const kernels::FastDivU31 f = kernels::FastDivU31::Make(d);
+    std::vector<uint32_t> ns = {0, 1, d - 1, d, d + 1, 2 * d - 1, (1u << 31) - 1, (1u << 31) - 2};
+    for (int k = 0; k < 300; ++k) ns.push_back(rng() % (1u << 31));
+    for (int k = 0; k < 50; ++k) {
+      const uint64_t m = (uint64_t{rng()} % ((1u << 31) / d + 1)) * d;  // multiples and neighbours
+      for (int64_t e : {-1, 0, 1})
+        if (int64_t(m) + e >= 0 && int64_t(m) + e < (int64_t{1} << 31))
+          ns.push_back(static_cast<uint32_t>(int64_t(m) + e));
+    }
+    for (uint32_t n : ns)
+      if (n < (1u << 31) && f.Div(n) != n / d && ++bad < 5)
+        ADD_FAILURE() << n << " / " << d << ": got " << f.Div(n) << ", want " << n / d;
+  }
+  EXPECT_EQ(bad, 0);
+}
+
+TEST(StridedCopyPlan, MergesDimsAndPicksWidestUnit) {
+  alignas(256) static uint8_t buf[1024];
+  const uint8_t* x = buf;
+  uint8_t* y = buf + 512;
+  // YOLO-style channel concat: [32,80,80,64] fp16 into channels 64..127 of [32,80,80,192].
+  const int64_t dims[4] = {32, 80, 80, 64}, xs[4] = {80 * 80 * 64, 80 * 64, 64, 1},
+                ys[4] = {80 * 80 * 192, 80 * 192, 192, 1};
+  auto p = kernels::PlanStridedCopy(2, x, y + 128, 4, dims, xs, ys);
+  EXPECT_EQ(p.rank, 2);
+  EXPECT_EQ(p.width, 16);
+  EXPECT_EQ(p.count, 32 * 80 * 80 * 8);
+  EXPECT_EQ(p.dims[0], 32 * 80 * 80);
+  EXPECT_EQ(p.dims[1], 8);
+  EXPECT_EQ(p.xs[0], 8);
+  EXPECT_EQ(p.ys[0], 24);
+  EXPECT_EQ(p.xs[1], 1);
+  EXPECT_EQ(p.ys[1], 1);
+  EXPECT_TRUE(p.index32);
+  // Same at channel offset 3 (y base 6 bytes past alignment): 2-byte units.
+  p = kernels::PlanStridedCopy(2, x, y + 6, 4, dims, xs, ys);
+  EXPECT_EQ(p.width, 2);
+  EXPECT_EQ(p.dims[1], 64);
+  // 3-channel fp16 inputs: 6-byte runs, 2-byte units.
+  const int64_t d3[4] = {2, 5, 5, 3}, x3[4] = {75, 15, 3, 1}, y3[4] = {200, 40, 8, 1};
+  EXPECT_EQ(kernels::PlanStridedCopy(2, x, y, 4, d3, x3, y3).width, 2);
+  // A dense fp32 copy is one run; 4-channel fp32 runs into 8-channel rows: 16-byte units.
+  const int64_t dd[2] = {7, 12}, xd[2] = {12, 1};
+  p = kernels::PlanStridedCopy(4, x, y, 2, dd, xd, xd);
+  EXPECT_EQ(p.rank, 1);
+  EXPECT_EQ(p.width, 16);
+  EXPECT_EQ(p.count, 7 * 12 * 4 / 16);
+  const int64_t d4[2] = {9, 4}, x4[2] = {4, 1}, y4[2] = {8, 1};
+  EXPECT_EQ(kernels::PlanStridedCopy(4, x, y, 2, d4, x4, y4).width, 16);
+  // Odd element sizes and a scalar (rank 0) still copy their bytes.
+  EXPECT_EQ(kernels::PlanStridedCopy(3, x, y, 0, nullptr, nullptr, nullptr).count, 3);
+  // Empty boxes and bad arguments copy nothing.
+  const int64_t d0[2] = {4, 0};
+  EXPECT_EQ(kernels::PlanStridedCopy(2, x, y, 2, d0, xd, xd).count, 0);
+  EXPECT_EQ(kernels::PlanStridedCopy(2, x, y, 7, dd, xd, xd).count, 0);
+  EXPECT_EQ(kernels::PlanStridedCopy(0, x, y, 2, dd, xd, xd).count, 0);
+  // Offsets beyond 2^31 units need 64-bit index math.
+  const int64_t big[2] = {3, 8}, xbig[2] = {int64_t{1} << 33, 1}, ybig[2] = {8, 1};
+  p = kernels::PlanStridedCopy(2, x, y, 2, big, xbig, ybig);
+  EXPECT_FALSE(p.index32);
+  EXPECT_EQ(p.width, 16);
+}
+
+TEST(StridedCopyPlan, RandomBoxesMatchReferenceOnHost) {
+  std::mt19937 rng(11);
+  int widths[17] = {};
+  for (int t = 0; t < 3000; ++t) {
+    const copy_test::CopyCase c = copy_test::RandomCopyCase(rng);
+    const size_t eb = static_cast<size_t>(c.elem_bytes);
+    std::vector<uint8_t> xbuf(static_cast<size_t>(c.x_elems) * eb + 512),
+        want(static_cast<size_t>(c.y_elems) * eb + 512);
+    auto aligned = [](std::vector<uint8_t>& v) {
+      return v.data() + (256 - reinterpret_cast<uintptr_t>(v.data()) % 256) % 256;
+    };
+    const auto src = copy_test::Pattern(xbuf.size(), static_cast<uint32_t>(t));
+    std::copy(src.begin(), src.end(), xbuf.begin());
+    std::fill(want.begin(), want.end(), uint8_t{0xa5});
+    std::vector<uint8_t> got = want;
+    const uint8_t* x0 = aligned(xbuf) + c.x_shift + c.x_base * c.elem_bytes;
+    const int64_t y_off = static_cast<int64_t>(c.y_shift) + c.y_base * c.elem_bytes;
+    copy_test::ReferenceCopy(c, x0, aligned(want) + y_off);
+    const auto p = kernels::PlanStridedCopy(c.elem_bytes, x0, aligned(got) + y_off, c.rank, c.dims,
+                                            c.xs, c.ys);
+    ASSERT_GT(p.count, 0);
+    ASSERT_TRUE(p.index32);
+    ++widths[p.width];
+    EmulatePlan(p, x0, aligned(got) + y_off);
+    // The pointer differs between `got` and `want`, so alignment matches only modulo 256.
+    ASSERT_EQ(got.size(), want.size());
+    const size_t a = static_cast<size_t>(aligned(got) - got.data()),
+                 b = static_cast<size_t>(aligned(want) - want.data());
+    ASSERT_TRUE(
+        std::equal(got.begin() + a, got.begin() + a + (want.size() - 512), want.begin() + b))
+        << "case " << t << " rank " << c.rank << " elem " << c.elem_bytes << " width " << p.width;
+  }
+  // The random cases reach every unit width.
+  for (int w : {1, 2, 4, 8, 16}) EXPECT_GT(widths[w], 10) << "width " << w;
+}
 }  // namespace
 }  // namespace ridge::cuda

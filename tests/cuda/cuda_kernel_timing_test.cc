@@ -1,7 +1,8 @@
-// The vectorized depthwise-conv and LayerNorm kernels called directly, against the general
-// (one thread per output / one block per row) kernels they replace: the outputs must agree on
-// mobilenet_v2 and ConvNeXt-sized shapes, and the test prints both kernels' times so a GPU run
-// shows the speed-up. Skips without a GPU.
+// The vectorized depthwise-conv, LayerNorm, pool and strided-copy kernels called directly,
+// against the general (one thread per output / one block per row) kernels they replace: the
+// outputs must agree on model-sized shapes (mobilenet_v2, ConvNeXt, ResNet-18's MaxPool,
+// EfficientNet's GlobalAveragePool, YOLOv8n's concats), and the test prints both kernels' times
+// so a GPU run shows the speed-up. Skips without a GPU.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -10,13 +11,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "backends/cuda/engine.h"
 #include "backends/cuda/kernels/depthwise_conv.cuh"
 #include "backends/cuda/kernels/layer_norm.cuh"
+#include "backends/cuda/kernels/pool.cuh"
+#include "backends/cuda/kernels/strided_copy.cuh"
 #include "core/tensor.h"
 #include "ops/nn_test_util.h"
+#include "strided_copy_test_util.h"
 
 namespace ridge::cuda {
 namespace {
@@ -216,5 +221,238 @@ TEST(CudaFastKernels, LayerNormMatchesGeneralAndTimes) {
   RunLayerNorm("fp16 rows=33 cols=2048 (general)", true, 33, 2048, false);
 }
 
+// ---- Pool kernels: vector path vs the general one (same fp32 operations: bit-identical) ----
+
+struct PoolCase {
+  const char* name;
+  int64_t n, h, w, c;
+  int32_t k, stride, pad;
+  bool is_max, include_pad, half;
+};
+
+void RunPool(const PoolCase& t, bool timed) {
+  kernels::PoolParams p;
+  p.n = t.n;
+  p.h = t.h;
+  p.w = t.w;
+  p.c = t.c;
+  p.kh = p.kw = t.k;
+  p.sh = p.sw = t.stride;
+  p.ph = p.pw = t.pad;
+  p.oh = (p.h + 2 * p.ph - p.kh) / p.sh + 1;
+  p.ow = (p.w + 2 * p.pw - p.kw) / p.sw + 1;
+  p.is_max = t.is_max;
+  p.count_include_pad = t.include_pad;
+  const int64_t nx = p.n * p.h * p.w * p.c, ny = p.n * p.oh * p.ow * p.c;
+  const size_t es = Esize(t.half);
+  DevBuf x, x_odd, y_old, y_new, y_odd;
+  ASSERT_TRUE(Fill(x, t.half, nx, 7));
+  ASSERT_TRUE(Fill(x_odd, t.half, nx, 7, es));  // same data, not 16-byte aligned
+  for (DevBuf* d : {&y_old, &y_new, &y_odd}) ASSERT_CUDA(cudaMalloc(&d->p, ny * es));
+  const void* xo = static_cast<char*>(x_odd.p) + es;
+  kernels::LaunchPoolNhwcGeneral(t.half, x.p, y_old.p, p, nullptr);
+  kernels::LaunchPoolNhwc(t.half, x.p, y_new.p, p, nullptr);
+  kernels::LaunchPoolNhwc(t.half, xo, y_odd.p, p, nullptr);  // general path
+  ASSERT_CUDA(cudaGetLastError());
+  ASSERT_CUDA(cudaDeviceSynchronize());
+  const auto old_y = Fetch(y_old.p, t.half, ny);
+  EXPECT_EQ(Mismatches(Fetch(y_new.p, t.half, ny), old_y, 0, 0), 0) << t.name << ": vec vs general";
+  EXPECT_EQ(Mismatches(Fetch(y_odd.p, t.half, ny), old_y, 0, 0), 0) << t.name << ": unaligned x";
+  if (!timed) return;
+  const float old_ms = TimeMs([&] { kernels::LaunchPoolNhwcGeneral(t.half, x.p, y_old.p, p, 0); });
+  const float new_ms = TimeMs([&] { kernels::LaunchPoolNhwc(t.half, x.p, y_new.p, p, 0); });
+  ASSERT_CUDA(cudaGetLastError());
+  const double gb = static_cast<double>((nx + ny) * es) / 1e9;
+  std::printf("[timing] pool %-31s general %.3f ms  vec %.3f ms  (x%.2f, %.0f GB/s)\n", t.name,
+              old_ms, new_ms, old_ms / new_ms, gb / (new_ms / 1e3));
+}
+
+TEST(CudaFastKernels, PoolVectorMatchesGeneralAndTimes) {
+  SKIP_WITHOUT_GPU();
+  const PoolCase cases[] = {
+      {"resnet18 max 3x3 s2 [32,112,112,64]", 32, 112, 112, 64, 3, 2, 1, true, false, true},
+      {"fp32 max 3x3 s2 [32,112,112,64]", 32, 112, 112, 64, 3, 2, 1, true, false, false},
+      {"fp16 max 2x2 s2 [3,13,11,24]", 3, 13, 11, 24, 2, 2, 0, true, false, true},
+      {"fp32 max 3x3 s1 [1,9,7,12]", 1, 9, 7, 12, 3, 1, 1, true, false, false},
+      {"fp16 avg 3x3 s1 pad [2,9,11,16]", 2, 9, 11, 16, 3, 1, 1, false, true, true},
+      {"fp16 avg 3x3 s2 [2,13,9,40]", 2, 13, 9, 40, 3, 2, 1, false, false, true},
+      {"fp32 avg 5x5 s2 pad [1,15,17,8]", 1, 15, 17, 8, 5, 2, 2, false, true, false},
+  };
+  for (const auto& t : cases) {
+    SCOPED_TRACE(t.name);
+    RunPool(t, t.n == 32);
+  }
+}
+
+void RunGap(const char* name, bool half, int64_t n, int64_t hw, int64_t c, bool timed) {
+  const size_t es = Esize(half);
+  const int64_t chunks = kernels::GlobalAvgPoolChunks(hw);
+  DevBuf x, x_odd, partial, y_old, y_new, y_odd;
+  ASSERT_TRUE(Fill(x, half, n * hw * c, 8));
+  ASSERT_TRUE(Fill(x_odd, half, n * hw * c, 8, es));
+  ASSERT_CUDA(cudaMalloc(&partial.p, n * chunks * c * 4));
+  for (DevBuf* d : {&y_old, &y_new, &y_odd}) ASSERT_CUDA(cudaMalloc(&d->p, n * c * es));
+  float* part = static_cast<float*>(partial.p);
+  const void* xo = static_cast<char*>(x_odd.p) + es;
+  kernels::LaunchGlobalAvgPoolNhwcGeneral(half, x.p, y_old.p, part, n, hw, c, nullptr);
+  kernels::LaunchGlobalAvgPoolNhwc(half, x.p, y_new.p, part, n, hw, c, nullptr);
+  kernels::LaunchGlobalAvgPoolNhwc(half, xo, y_odd.p, part, n, hw, c, nullptr);
+  ASSERT_CUDA(cudaGetLastError());
+  ASSERT_CUDA(cudaDeviceSynchronize());
+  const auto old_y = Fetch(y_old.p, half, n * c);
+  const double tol = half ? 2e-3 : 1e-5;  // fp32 sums in another order
+  EXPECT_EQ(Mismatches(Fetch(y_new.p, half, n * c), old_y, tol, tol), 0) << name;
+  EXPECT_EQ(Mismatches(Fetch(y_odd.p, half, n * c), old_y, 0, 0), 0) << name << ": unaligned";
+  if (!timed) return;
+  const float old_ms = TimeMs([&] {
+    kernels::LaunchGlobalAvgPoolNhwcGeneral(half, x.p, y_old.p, part, n, hw, c, nullptr);
+  });
+  const float new_ms = TimeMs(
+      [&] { kernels::LaunchGlobalAvgPoolNhwc(half, x.p, y_new.p, part, n, hw, c, nullptr); });
+  ASSERT_CUDA(cudaGetLastError());
+  const double gb = static_cast<double>(n * hw * c * es) / 1e9;
+  std::printf("[timing] gap %-32s general %.3f ms  vec %.3f ms  (x%.2f, %.0f GB/s)\n", name, old_ms,
+              new_ms, old_ms / new_ms, gb / (new_ms / 1e3));
+}
+
+TEST(CudaFastKernels, GlobalAvgPoolVectorMatchesGeneralAndTimes) {
+  SKIP_WITHOUT_GPU();
+  RunGap("effnet [32,112*112,32]", true, 32, 112 * 112, 32, true);
+  RunGap("effnet [32,56*56,144]", true, 32, 56 * 56, 144, true);
+  RunGap("effnet [32,14*14,480]", true, 32, 14 * 14, 480, true);
+  RunGap("effnet [32,7*7,1152]", true, 32, 7 * 7, 1152, true);
+  RunGap("fp32 [3,437,24]", false, 3, 437, 24, false);
+  RunGap("fp16 [2,63,16]", true, 2, 63, 16, false);
+  RunGap("fp32 [1,1,8]", false, 1, 1, 8, false);
+}
+
+// ---- Strided copy: planned kernels vs a host reference, and timings vs the general kernel ----
+
+// Copies case `c` on the GPU and compares every byte of the y buffer with the host reference.
+void RunCopyCase(const copy_test::CopyCase& c, int id) {
+  const size_t eb = static_cast<size_t>(c.elem_bytes);
+  const size_t xn = static_cast<size_t>(c.x_elems) * eb + 32,
+               yn = static_cast<size_t>(c.y_elems) * eb + 32;
+  const auto xh = copy_test::Pattern(xn, static_cast<uint32_t>(id));
+  std::vector<uint8_t> want(yn, 0xa5);
+  copy_test::ReferenceCopy(c, xh.data() + c.x_shift + c.x_base * c.elem_bytes,
+                           want.data() + c.y_shift + c.y_base * c.elem_bytes);
+  DevBuf x, y;
+  ASSERT_CUDA(cudaMalloc(&x.p, xn));
+  ASSERT_CUDA(cudaMalloc(&y.p, yn));
+  ASSERT_CUDA(cudaMemcpy(x.p, xh.data(), xn, cudaMemcpyHostToDevice));
+  ASSERT_CUDA(cudaMemset(y.p, 0xa5, yn));
+  kernels::LaunchStridedCopy(c.elem_bytes,
+                             static_cast<char*>(x.p) + c.x_shift + c.x_base * c.elem_bytes,
+                             static_cast<char*>(y.p) + c.y_shift + c.y_base * c.elem_bytes, c.rank,
+                             c.dims, c.xs, c.ys, nullptr);
+  ASSERT_CUDA(cudaGetLastError());
+  std::vector<uint8_t> got(yn);
+  ASSERT_CUDA(cudaMemcpy(got.data(), y.p, yn, cudaMemcpyDeviceToHost));
+  ASSERT_TRUE(got == want) << "case " << id << " rank " << c.rank << " elem " << c.elem_bytes;
+}
+
+TEST(CudaFastKernels, StridedCopyRandomBoxesMatchReference) {
+  SKIP_WITHOUT_GPU();
+  std::mt19937 rng(23);
+  for (int t = 0; t < 400; ++t) {
+    SCOPED_TRACE(t);
+    RunCopyCase(copy_test::RandomCopyCase(rng), t);
+    if (HasFatalFailure()) return;
+  }
+}
+
+// Offsets past 2^31 units take the 64-bit kernel: 2 rows of 16 bytes, 2^31 + 1 bytes apart.
+TEST(CudaFastKernels, StridedCopy64BitOffsets) {
+  SKIP_WITHOUT_GPU();
+  const int64_t gap = (int64_t{1} << 31) + 1;
+  DevBuf x, y;
+  if (cudaMalloc(&x.p, static_cast<size_t>(gap + 16)) != cudaSuccess)
+    GTEST_SKIP() << "no room for a 2 GB buffer";
+  ASSERT_CUDA(cudaMalloc(&y.p, 32));
+  const auto a = copy_test::Pattern(16, 1), b = copy_test::Pattern(16, 2);
+  ASSERT_CUDA(cudaMemcpy(x.p, a.data(), 16, cudaMemcpyHostToDevice));
+  ASSERT_CUDA(cudaMemcpy(static_cast<char*>(x.p) + gap, b.data(), 16, cudaMemcpyHostToDevice));
+  const int64_t dims[2] = {2, 16}, xs[2] = {gap, 1}, ys[2] = {16, 1};
+  EXPECT_FALSE(kernels::PlanStridedCopy(1, x.p, y.p, 2, dims, xs, ys).index32);
+  kernels::LaunchStridedCopy(1, x.p, y.p, 2, dims, xs, ys, nullptr);
+  ASSERT_CUDA(cudaGetLastError());
+  std::vector<uint8_t> got(32);
+  ASSERT_CUDA(cudaMemcpy(got.data(), y.p, 32, cudaMemcpyDeviceToHost));
+  EXPECT_TRUE(std::equal(a.begin(), a.end(), got.begin()));
+  EXPECT_TRUE(std::equal(b.begin(), b.end(), got.begin() + 16));
+}
+
+// One NHWC channel copy, [n, hw, c_i] <-> channels [off, off + c_i) of [n, hw, c_total]: into y
+// for a concat (input `in` of the concat, stored after the earlier ones), out of x for a split
+// or slice.
+struct ChannelCopy {
+  int64_t n, hw, c_i, c_total, off;
+  bool into_y;
+};
+
+void LaunchChannelCopy(bool general, int es, const ChannelCopy& k, const char* x, char* y) {
+  const int64_t dims[3] = {k.n, k.hw, k.c_i}, dense[3] = {k.hw * k.c_i, k.c_i, 1},
+                wide[3] = {k.hw * k.c_total, k.c_total, 1};
+  const char* xb = x + (k.into_y ? 0 : k.off * es);
+  char* yb = y + (k.into_y ? k.off * es : 0);
+  const int64_t* xs = k.into_y ? dense : wide;
+  const int64_t* ys = k.into_y ? wide : dense;
+  if (general)
+    kernels::LaunchStridedCopyGeneral(es, xb, yb, 3, dims, xs, ys, nullptr);
+  else
+    kernels::LaunchStridedCopy(es, xb, yb, 3, dims, xs, ys, nullptr);
+}
+
+// Times a whole concat (several copies into one y) or one split/slice copy, both ways; the
+// outputs must be identical.
+void TimeChannelCopies(const char* name, int es, const std::vector<ChannelCopy>& ks) {
+  const ChannelCopy& k0 = ks[0];
+  const bool concat = k0.into_y;
+  int64_t moved = 0;
+  for (const auto& k : ks) moved += k.n * k.hw * k.c_i;
+  const int64_t wide = k0.n * k0.hw * k0.c_total;
+  const int64_t src_elems = concat ? moved : wide, dst_elems = concat ? wide : moved;
+  DevBuf src, y_old, y_new;
+  ASSERT_TRUE(Fill(src, es == 2, src_elems, 9));
+  for (DevBuf* d : {&y_old, &y_new}) {
+    ASSERT_CUDA(cudaMalloc(&d->p, dst_elems * es));
+    ASSERT_CUDA(cudaMemset(d->p, 0, dst_elems * es));
+  }
+  auto run = [&](bool general, void* dst) {
+    const char* x = static_cast<const char*>(src.p);
+    for (const auto& k : ks) {
+      LaunchChannelCopy(general, es, k, x, static_cast<char*>(dst));
+      if (concat) x += k.n * k.hw * k.c_i * es;  // each concat input has its own data
+    }
+  };
+  run(true, y_old.p);
+  run(false, y_new.p);
+  ASSERT_CUDA(cudaGetLastError());
+  ASSERT_CUDA(cudaDeviceSynchronize());
+  EXPECT_EQ(
+      Mismatches(Fetch(y_new.p, es == 2, dst_elems), Fetch(y_old.p, es == 2, dst_elems), 0, 0), 0)
+      << name;
+  const float old_ms = TimeMs([&] { run(true, y_old.p); });
+  const float new_ms = TimeMs([&] { run(false, y_new.p); });
+  ASSERT_CUDA(cudaGetLastError());
+  const double gb = 2.0 * static_cast<double>(moved * es) / 1e9;  // read + write
+  std::printf("[timing] copy %-31s general %.3f ms  new %.3f ms  (x%.2f, %.0f GB/s)\n", name,
+              old_ms, new_ms, old_ms / new_ms, gb / (new_ms / 1e3));
+}
+
+TEST(CudaFastKernels, StridedCopyTimesVsGeneral) {
+  SKIP_WITHOUT_GPU();
+  const int64_t hw = 80 * 80;
+  TimeChannelCopies(
+      "concat 3x64 -> [32,80,80,192]", 2,
+      {{32, hw, 64, 192, 0, true}, {32, hw, 64, 192, 64, true}, {32, hw, 64, 192, 128, true}});
+  TimeChannelCopies("concat 3+5 -> [32,80,80,8]", 2,
+                    {{32, hw, 3, 8, 0, true}, {32, hw, 5, 8, 3, true}});
+  TimeChannelCopies("split [32,80,80,128] ch 64..127", 2, {{32, hw, 64, 128, 64, false}});
+  TimeChannelCopies("slice [32,80,80,128] ch 3..66", 2, {{32, hw, 64, 128, 3, false}});
+  TimeChannelCopies("fp32 concat 2x32 -> [32,40,40,64]", 4,
+                    {{32, 1600, 32, 64, 0, true}, {32, 1600, 32, 64, 32, true}});
+}
 }  // namespace
 }  // namespace ridge::cuda

@@ -15,14 +15,24 @@ struct PoolParams {
   bool count_include_pad = false;
 };
 
+// C a multiple of 8 (fp16) / 4 (fp32) with x and y 16-byte aligned: one thread per output pixel
+// and 16-byte channel group; anything else the general kernel. Both give identical results
+// (same fp32 operations in the same order).
 void LaunchPoolNhwc(bool half, const void* x, void* y, const PoolParams& p, cudaStream_t s);
+// Always the general kernel (one thread per output element, scalar loads): the fallback, and the
+// baseline the timing test compares against.
+void LaunchPoolNhwcGeneral(bool half, const void* x, void* y, const PoolParams& p, cudaStream_t s);
 
-// [N, H*W, C] -> [N, C]: the mean over H*W (GlobalAveragePool on NHWC). Two passes: blocks of
-// 32 channels x 8 rows sum `chunks` slices of H*W into fp32 `partial` (n * chunks * c floats),
-// then one thread per (n, c) adds the slices. Large maps with few channels (EfficientNet's
-// 112x112x32) get many blocks instead of 32 threads.
+// [N, H*W, C] -> [N, C]: the mean over H*W (GlobalAveragePool on NHWC). Two passes: blocks sum
+// `chunks` slices of H*W into fp32 `partial` (n * chunks * c floats), then one thread per (n, c)
+// adds the slices. Large maps with few channels (EfficientNet's 112x112x32) get many blocks.
+// C a multiple of 8 (fp16) / 4 (fp32) with x 16-byte aligned: 16-byte loads, blocks of 8 channel
+// groups x 32 rows, and a single pass when chunks == 1 (H*W <= 256). Otherwise the general
+// kernel: blocks of 32 channels x 8 rows, scalar loads.
 int64_t GlobalAvgPoolChunks(int64_t hw);
 void LaunchGlobalAvgPoolNhwc(bool half, const void* x, void* y, float* partial, int64_t n,
                              int64_t hw, int64_t c, cudaStream_t s);
+void LaunchGlobalAvgPoolNhwcGeneral(bool half, const void* x, void* y, float* partial, int64_t n,
+                                    int64_t hw, int64_t c, cudaStream_t s);
 
 }  // namespace ridge::cuda::kernels
