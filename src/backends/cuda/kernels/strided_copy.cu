@@ -105,10 +105,11 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
-unsigned CopyBlocks(int64_t units, int per_thread) {
-  const int64_t per_block = int64_t{kThreads} * per_thread;
-  return static_cast<unsigned>(
-      std::clamp<int64_t>((units + per_block - 1) / per_block, 1, 132 * 16));
+// One thread per unit up to 132 x 16 blocks (several waves of the H200's 132 SMs); larger
+// copies loop, each pass of a thread moving up to kUnroll units a grid apart. Mid-size copies
+// thus spread over every SM instead of filling a quarter of them with 4 units per thread.
+unsigned CopyBlocks(int64_t units) {
+  return static_cast<unsigned>(std::clamp<int64_t>((units + kThreads - 1) / kThreads, 1, 132 * 16));
 }
 
 template <typename V, int R>
@@ -123,7 +124,7 @@ void Launch32(const StridedCopyPlan& p, const void* x, void* y, cudaStream_t s) 
     b.xs[d] = real ? static_cast<int32_t>(p.xs[d - pad]) : 0;
     b.ys[d] = real ? static_cast<int32_t>(p.ys[d - pad]) : 0;
   }
-  strided_copy32_kernel<V, R><<<CopyBlocks(p.count, kUnroll), kThreads, 0, s>>>(
+  strided_copy32_kernel<V, R><<<CopyBlocks(p.count), kThreads, 0, s>>>(
       static_cast<const V*>(x), static_cast<V*>(y), static_cast<uint32_t>(p.count), b);
 }
 
@@ -143,8 +144,8 @@ void LaunchUnit(const StridedCopyPlan& p, const void* x, void* y, cudaStream_t s
     b.xs[d] = real ? p.xs[d - pad] : 0;
     b.ys[d] = real ? p.ys[d - pad] : 0;
   }
-  strided_copy64_kernel<V><<<CopyBlocks(p.count, 1), kThreads, 0, s>>>(
-      static_cast<const V*>(x), static_cast<V*>(y), p.count, b);
+  strided_copy64_kernel<V><<<CopyBlocks(p.count), kThreads, 0, s>>>(static_cast<const V*>(x),
+                                                                    static_cast<V*>(y), p.count, b);
 }
 
 template <typename T>
