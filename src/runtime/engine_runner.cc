@@ -1,5 +1,6 @@
 #include "runtime/engine_runner.h"
 
+#include <cstdio>
 #include <random>
 
 #include "backends/cpu/executor.h"
@@ -157,6 +158,27 @@ Result<std::map<std::string, Tensor>> RandomRunnerInputs(const EngineRunner& run
   return out;
 }
 
+std::string CpuFallbackLine(const CpuFallbackReport& r) {
+  if (r.nodes <= 0) return "";
+  constexpr size_t kMaxNames = 8;
+  std::string names;
+  for (size_t i = 0; i < r.node_names.size() && i < kMaxNames; ++i)
+    names += (i ? ", " : "") + r.node_names[i];
+  if (r.node_names.size() > kMaxNames)
+    names += ", +" + std::to_string(r.node_names.size() - kMaxNames) + " more";
+  char bytes[48];
+  const double b = static_cast<double>(r.bytes_per_run);
+  if (b < 1e3)
+    std::snprintf(bytes, sizeof(bytes), "%lld B", static_cast<long long>(r.bytes_per_run));
+  else if (b < 1e6)
+    std::snprintf(bytes, sizeof(bytes), "%.1f KB", b / 1e3);
+  else
+    std::snprintf(bytes, sizeof(bytes), "%.2f MB", b / 1e6);
+  return "CPU fallback: " + std::to_string(r.nodes) + (r.nodes == 1 ? " node (" : " nodes (") +
+         names + "), " + bytes + " copied per run, " + std::to_string(r.host_syncs_per_run) +
+         (r.host_syncs_per_run == 1 ? " host sync" : " host syncs") + " per run";
+}
+
 #ifndef RIDGE_HAVE_CUDA
 namespace internal {
 Result<std::unique_ptr<EngineRunner>> OpenCudaRunner(const std::string& path) {
@@ -166,7 +188,7 @@ Result<std::unique_ptr<EngineRunner>> OpenCudaRunner(const std::string& path) {
 Result<EnvironmentInfo> LiveCudaEnvironment() {
   return Unsupported("this Ridgeline was built without CUDA");
 }
-Result<CudaBuildReport> BuildCudaEngineReport(const ir::Graph&, Precision) {
+Result<CudaBuildReport> BuildCudaEngineReport(const ir::Graph&, Precision, bool) {
   return Unsupported("--device cuda: this Ridgeline was built without CUDA");
 }
 #endif

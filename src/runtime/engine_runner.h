@@ -76,6 +76,19 @@ Result<EngineFileSummary> InspectEngineFile(const std::string& path);
 // without a GPU or in a build without CUDA.
 Result<EnvironmentInfo> LiveCudaEnvironment();
 
+// Nodes a CUDA engine runs on the host (cuda::EngineOptions::allow_cpu_fallback) and their
+// cost per run: bytes copied (D2H of their inputs + H2D of their outputs) and host
+// synchronization points (one host function each; the GPU waits for it).
+struct CpuFallbackReport {
+  int32_t nodes = 0;
+  std::vector<std::string> node_names;
+  int64_t bytes_per_run = 0;
+  int32_t host_syncs_per_run = 0;
+};
+// "CPU fallback: 2 nodes (topk, mod), 1.20 MB copied per run, 2 host syncs per run" (at most
+// 8 names, then "+N more"); "" when there are none.
+std::string CpuFallbackLine(const CpuFallbackReport& r);
+
 // What building the CUDA engine reported (`ridge build --device cuda` writes it to build-json).
 struct CudaBuildReport {
   int32_t steps = 0, fused_nodes = 0, layout_changes = 0;
@@ -84,10 +97,13 @@ struct CudaBuildReport {
   double build_ms = 0;
   int32_t tactic_layers_timed = 0, tactic_layers_cached = 0;
   std::string tactics_json;  // the timing cache filled by this build (cuda::TacticCache::ToJson)
+  CpuFallbackReport cpu_fallback;
 };
 // Builds the CUDA engine for a shape-inferred graph on this GPU (proving it builds), runs it
 // once on seeded random inputs, and reports its statistics. Unsupported without CUDA.
-Result<CudaBuildReport> BuildCudaEngineReport(const ir::Graph& graph, Precision precision);
+// allow_cpu_fallback: nodes without a GPU kernel run on the host (cuda::EngineOptions).
+Result<CudaBuildReport> BuildCudaEngineReport(const ir::Graph& graph, Precision precision,
+                                              bool allow_cpu_fallback = false);
 
 // Random uint8 frames / seeded random inputs for every tensor a runner takes (bench, run).
 Result<std::map<std::string, Tensor>> RandomRunnerInputs(const EngineRunner& runner, uint64_t seed);

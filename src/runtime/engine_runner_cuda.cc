@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/engine.h"
@@ -24,6 +25,19 @@ Result<Precision> CudaPrecision(const std::string& text, const std::string& path
   if (text == "fp16") return Precision::kFp16;
   if (text == "fp32") return Precision::kFp32;
   return Unsupported(path + ": precision '" + text + "': the cuda backend builds fp16 or fp32");
+}
+
+// Build options kept in the build-json section (options.allow_cpu_fallback, written by `ridge
+// build`), so that the engine is rebuilt as it was built. Absent or unreadable: off (files
+// written before the option existed; the header and checksums were verified already).
+bool AllowCpuFallback(const std::string& build_json) {
+  if (build_json.empty()) return false;
+  auto j = nlohmann::json::parse(build_json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  auto opt = j.find("options");
+  if (opt == j.end() || !opt->is_object()) return false;
+  auto v = opt->find("allow_cpu_fallback");
+  return v != opt->end() && v->is_boolean() && v->get<bool>();
 }
 
 // A cuda engine; with a preprocess section, uint8 frames go up to a device staging buffer and
@@ -48,6 +62,8 @@ class CudaRunner : public EngineRunner {
     r->description_ = "device cuda (" + r->header_.device_name + ", sm_" +
                       std::to_string(r->header_.sm_version) + "), precision " +
                       r->header_.precision + ", CUDA graph";
+    if (const int32_t n = r->engine_->stats().cpu_fallback_nodes; n > 0)
+      r->description_ += ", " + std::to_string(n) + " node(s) on the CPU (fallback)";
     if (loaded.preprocess_json.empty()) return std::unique_ptr<EngineRunner>(std::move(r));
 
     LoadedEngine view;  // LoadedPreprocess reads only the section text
@@ -160,6 +176,7 @@ Result<LoadedCudaEngine> LoadCudaEngineFile(const std::string& path) {
   LoadedCudaEngine out;
   cuda::EngineOptions options;
   options.precision = precision;
+  options.allow_cpu_fallback = AllowCpuFallback(file.build_json);
   // The tactics the build chose (the timing cache it filled): reused here without timing. The
   // engine drops entries measured in another environment (CheckCompatible already refused one).
   cuda::TacticCache tactics;
@@ -175,11 +192,13 @@ Result<LoadedCudaEngine> LoadCudaEngineFile(const std::string& path) {
   return out;
 }
 
-Result<CudaBuildReport> BuildCudaEngineReport(const ir::Graph& graph, Precision precision) {
+Result<CudaBuildReport> BuildCudaEngineReport(const ir::Graph& graph, Precision precision,
+                                              bool allow_cpu_fallback) {
   if (precision != Precision::kFp16 && precision != Precision::kFp32)
     return Unsupported("--precision: the cuda backend builds fp16 or fp32");
   cuda::EngineOptions options;
   options.precision = precision;
+  options.allow_cpu_fallback = allow_cpu_fallback;
   cuda::TacticCache tactics;  // a fresh cache: what this build chooses goes into the file
   options.tactic_cache = &tactics;
   profiler::Timer t;
@@ -201,6 +220,8 @@ Result<CudaBuildReport> BuildCudaEngineReport(const ir::Graph& graph, Precision 
   r.tactic_layers_timed = s.tactic_layers_timed;
   r.tactic_layers_cached = s.tactic_layers_cached;
   r.tactics_json = tactics.ToJson();
+  r.cpu_fallback = {s.cpu_fallback_nodes, s.cpu_fallback_node_names, s.cpu_fallback_bytes_per_run,
+                    s.cpu_fallback_host_syncs};
   return r;
 }
 

@@ -25,6 +25,9 @@ struct CudaBenchOptions {
   std::string timing_cache;
   bool no_timing_cache = false;
   bool verbose = false;  // the engine build log (one line per conv/GEMM tactic) on stderr
+  // Nodes without a GPU kernel run on the host (cuda::EngineOptions::allow_cpu_fallback).
+  // Engine files: the option they were built with applies.
+  bool allow_cpu_fallback = false;
 };
 
 Status BenchCuda(const CudaBenchOptions& options);

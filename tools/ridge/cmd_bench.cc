@@ -41,6 +41,7 @@ struct BenchFlags {
   std::string timing_cache;    // --device cuda only
   bool no_timing_cache = false;
   bool verbose = false;
+  bool allow_cpu_fallback = false;  // --device cuda only
 };
 
 struct LayerRow {
@@ -164,11 +165,13 @@ Status Bench(const BenchFlags& flags) {
     // engine file is loaded there (checked against this GPU) and rebuilt.
     return BenchCuda({f.model, f.batch, f.precision, f.warmup_ms, f.duration_s, f.iterations,
                       f.json_path, f.profile, f.trace_path, f.device_profile, f.progress,
-                      f.timing_cache, f.no_timing_cache, f.verbose});
+                      f.timing_cache, f.no_timing_cache, f.verbose, f.allow_cpu_fallback});
   }
 #endif
   if (!f.trace_path.empty() || !f.device_profile.empty())
     return InvalidArgument("--trace and --device-profile apply to --device cuda only");
+  if (f.allow_cpu_fallback)
+    return InvalidArgument("--allow-cpu-fallback applies to --device cuda only");
   if (f.device != "cpu") {
     return Unsupported("--device " + f.device + ": this build benchmarks the cpu backend only");
   }
@@ -319,6 +322,9 @@ Command RegisterBench(CLI::App& parent) {
                 "--device cuda: time every tactic; read and write no cache file");
   app->add_flag("--verbose", f->verbose,
                 "--device cuda: the engine build log (each conv/GEMM's tactic and its time)");
+  app->add_flag("--allow-cpu-fallback", f->allow_cpu_fallback,
+                "--device cuda: run nodes without a GPU kernel on the CPU (copies and host "
+                "syncs per run, reported; engine files: as built)");
   return {app, [f] {
             Status st = Bench(*f);
             return st.ok() ? 0 : ReportError("bench", st);

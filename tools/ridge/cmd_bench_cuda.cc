@@ -20,6 +20,7 @@
 #include "ops/shape_inference.h"
 #include "profiler/stats.h"
 #include "runtime/engine_file.h"
+#include "runtime/engine_runner.h"
 #include "runtime/engine_runner_cuda.h"
 #include "runtime/session.h"
 
@@ -161,6 +162,7 @@ Status BenchCuda(const CudaBenchOptions& o) {
     RIDGE_RETURN_IF_ERROR(ops::InferShapes(graph, infer));
     cuda::EngineOptions options;
     options.precision = precision;
+    options.allow_cpu_fallback = o.allow_cpu_fallback;
     UseTacticCache(o, &tactics, &options);
     RIDGE_ASSIGN_OR_RETURN(engine, cuda::Engine::Build(graph, options));
     tactics.Save([](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
@@ -218,6 +220,10 @@ Status BenchCuda(const CudaBenchOptions& o) {
       built.build_ms / 1e3, built.tactic_ms / 1e3, (built.build_ms - built.tactic_ms) / 1e3,
       built.tactic_layers_timed, built.tactic_candidates_timed, built.tactic_layers_cached,
       tactics.path.empty() ? "" : " ", tactics.path.c_str());
+  const runtime::CpuFallbackReport fallback{built.cpu_fallback_nodes, built.cpu_fallback_node_names,
+                                            built.cpu_fallback_bytes_per_run,
+                                            built.cpu_fallback_host_syncs};
+  if (fallback.nodes > 0) std::printf("%s\n", runtime::CpuFallbackLine(fallback).c_str());
   std::printf(
       "iterations %lld in %.2f s (after %lld warm-up iterations); inputs %zu, outputs "
       "%zu, pinned host buffers\n",
@@ -262,6 +268,10 @@ Status BenchCuda(const CudaBenchOptions& o) {
                 {"layers_cached", built.tactic_layers_cached},
                 {"candidates_timed", built.tactic_candidates_timed},
                 {"timing_cache", tactics.path}};
+  j["cpu_fallback"] = {{"nodes", fallback.nodes},
+                       {"node_names", fallback.node_names},
+                       {"bytes_per_run", fallback.bytes_per_run},
+                       {"host_syncs_per_run", fallback.host_syncs_per_run}};
   if (o.profile || !o.trace_path.empty())
     RIDGE_RETURN_IF_ERROR(ProfileCudaSteps(o, graph, *engine, precision, &j));
   if (!o.json_path.empty()) {

@@ -1,8 +1,9 @@
 // `ridge build MODEL -o model.ridge [--device cpu|cuda] [--precision fp32|fp16] [--batch N]
-// [--shapes ...] [--preprocess SPEC [--frame-size WxH]]`: loads a model, binds the batch, infers
-// shapes, checks the backend builds it (cuda: builds and runs the engine on this GPU), and writes
-// a versioned, checksummed engine file (docs/engine_file.md), then reads it back to verify.
-// With --preprocess the engine takes uint8 frames [N, H, W, 3] (runtime/preprocessed_engine.h).
+// [--shapes ...] [--preprocess SPEC [--frame-size WxH]] [--allow-cpu-fallback]`: loads a model,
+// binds the batch, infers shapes, checks the backend builds it (cuda: builds and runs the engine on
+// this GPU), and writes a versioned, checksummed engine file (docs/engine_file.md), then reads it
+// back to verify. With --preprocess the engine takes uint8 frames [N, H, W, 3]
+// (runtime/preprocessed_engine.h).
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,7 @@ struct BuildFlags {
   int64_t batch = 0;
   std::string preprocess;  // vision::PreprocessSpec text; empty: float input as the model's
   std::string frame_size;  // WxH of the uint8 frames (--preprocess only), default 1920x1080
+  bool allow_cpu_fallback = false;  // cuda: nodes without a GPU kernel run on the host
 };
 
 nlohmann::json ValueJson(const ir::Value& v) {
@@ -71,6 +73,11 @@ Status Build(const BuildFlags& f) {
   }
   if (cuda && precision != Precision::kFp32 && precision != Precision::kFp16) {
     return Unsupported("--precision " + f.precision + ": the cuda backend builds fp16 or fp32");
+  }
+  if (!cuda && f.allow_cpu_fallback) {
+    return InvalidArgument(
+        "--allow-cpu-fallback applies to --device cuda (the cpu backend runs "
+        "every node it supports already)");
   }
   if (f.batch < 0 || f.batch > runtime::kEngineMaxBatch) {
     return InvalidArgument("--batch must be in [1, " + std::to_string(runtime::kEngineMaxBatch) +
@@ -145,7 +152,7 @@ Status Build(const BuildFlags& f) {
   std::string tactics_json;
   if (cuda) {
     RIDGE_ASSIGN_OR_RETURN(runtime::CudaBuildReport r,
-                           runtime::BuildCudaEngineReport(graph, precision));
+                           runtime::BuildCudaEngineReport(graph, precision, f.allow_cpu_fallback));
     Log("compile", t.ElapsedMs(),
         std::to_string(r.steps) + " cuda steps, " + std::to_string(r.fused_nodes) +
             " fused nodes, " + std::to_string(r.layout_changes) + " layout changes; peak " +
@@ -154,6 +161,9 @@ Status Build(const BuildFlags& f) {
             std::to_string(static_cast<int64_t>(r.build_ms)) + " ms; tactics " +
             std::to_string(r.tactic_layers_timed) + " layers timed, " +
             std::to_string(r.tactic_layers_cached) + " reused");
+    if (r.cpu_fallback.nodes > 0)
+      std::printf("  %-10s %12s  %s\n", "fallback", "",
+                  runtime::CpuFallbackLine(r.cpu_fallback).c_str());
     tactics_json = std::move(r.tactics_json);
     backend_json = {{"steps", r.steps},
                     {"fused_nodes", r.fused_nodes},
@@ -166,6 +176,11 @@ Status Build(const BuildFlags& f) {
                     {"build_ms", r.build_ms},
                     {"tactic_layers_timed", r.tactic_layers_timed},
                     {"tactic_layers_cached", r.tactic_layers_cached},
+                    {"cpu_fallback",
+                     {{"nodes", r.cpu_fallback.nodes},
+                      {"node_names", r.cpu_fallback.node_names},
+                      {"bytes_per_run", r.cpu_fallback.bytes_per_run},
+                      {"host_syncs_per_run", r.cpu_fallback.host_syncs_per_run}}},
                     {"environment",
                      {{"device_name", env.device_name},
                       {"sm_version", env.sm_version},
@@ -206,6 +221,7 @@ Status Build(const BuildFlags& f) {
         {"batch", f.batch},
         {"shapes", f.shapes},
         {"preprocess", pre ? pre->spec.ToString() : ""},
+        {"allow_cpu_fallback", f.allow_cpu_fallback},
         {"frame_size",
          pre ? std::to_string(frame_width) + "x" + std::to_string(frame_height) : ""}}},
       {"graph",
@@ -293,6 +309,9 @@ Command RegisterBuild(CLI::App& parent) {
                   "\"letterbox=640,bgr2rgb,scale=1/255\"");
   app->add_option("--frame-size", flags->frame_size,
                   "WxH of the frames for --preprocess (default 1920x1080)");
+  app->add_flag("--allow-cpu-fallback", flags->allow_cpu_fallback,
+                "--device cuda: run nodes without a GPU kernel on the CPU (copies and host "
+                "syncs per run, reported; stored in the file)");
   return {app, [flags] {
             Status st = Build(*flags);
             return st.ok() ? 0 : ReportError("build", st);

@@ -55,6 +55,7 @@ bool DeviceAvailable(std::string* why) {
 }
 
 Engine::Impl::~Impl() {
+  if (!fallback_nodes.empty()) cudaDeviceSynchronize();  // host functions use their staging
   if (timing_ws) cudaFree(timing_ws);
   if (exec) cudaGraphExecDestroy(exec);
   if (cuda_graph) cudaGraphDestroy(cuda_graph);
@@ -265,6 +266,7 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
   m.esize = m.half ? 2 : 4;
   m.graph = &graph;
   m.fused.assign(graph.num_nodes(), false);
+  m.cpu_fallback.assign(graph.num_nodes(), false);
 
   // Nodes with all outputs constant were folded by shape inference: nothing runs for them.
   auto folded = [&](ir::NodeId id) {
@@ -273,9 +275,11 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
     return true;
   };
   std::vector<std::string> bad;
+  int32_t rescuable = 0;  // nodes --allow-cpu-fallback would run on the CPU
   for (ir::NodeId id = 0; id < static_cast<ir::NodeId>(graph.num_nodes()); ++id) {
     if (folded(id)) continue;
     std::string w = m.WhyUnsupported(id);
+    if (!w.empty()) w = m.FallBackOrExplain(id, w, &rescuable);
     if (!w.empty()) bad.push_back(graph.node(id).Describe(id) + ": " + w);
   }
   for (ir::ValueId v : graph.inputs()) {
@@ -288,7 +292,7 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
   if (!bad.empty()) {
     std::string msg = std::to_string(bad.size()) + " node(s) the CUDA engine cannot run: ";
     for (size_t i = 0; i < bad.size(); ++i) msg += (i ? "; " : "") + bad[i];
-    return Unsupported(msg);
+    return Unsupported(msg + CpuFallbackHint(rescuable, static_cast<int32_t>(bad.size())));
   }
 
   std::string why;
@@ -317,7 +321,8 @@ Result<std::unique_ptr<Engine>> Engine::Build(const ir::Graph& graph,
     m.current_node = graph.node(id).name;
     const std::vector<bool> fused_before = m.fused;
     const size_t first_step = m.steps.size();
-    Status st = op == "Conv"                       ? m.BuildConv(id)
+    Status st = m.cpu_fallback[id]                 ? m.BuildCpuFallback(id)
+                : op == "Conv"                     ? m.BuildConv(id)
                 : (op == "Gemm" || op == "MatMul") ? m.BuildGemm(id)
                                                    : m.BuildOther(id);
     RIDGE_RETURN_IF_ERROR_CTX(st, graph.node(id).Describe(id));
@@ -453,6 +458,7 @@ Result<std::vector<Tensor>> Engine::Run(const std::map<std::string, Tensor>& inp
   }
   RIDGE_RETURN_IF_ERROR(Launch(m));
   RIDGE_CUDA(cudaStreamSynchronize(m.stream));
+  RIDGE_RETURN_IF_ERROR(m.TakeFallbackError());
   if (m.options.guard_bytes > 0) {
     std::vector<unsigned char> g(static_cast<size_t>(m.options.guard_bytes));
     for (size_t b = 0; b < m.bufs.size(); ++b) {
@@ -503,6 +509,7 @@ std::vector<Engine::DeviceTensor> Engine::OutputBuffers() const {
 
 Status Engine::Enqueue(cudaStream_t stream) {
   Impl& m = *impl_;
+  RIDGE_RETURN_IF_ERROR(m.TakeFallbackError());
   if (m.exec) {
     RIDGE_CUDA(cudaGraphLaunch(m.exec, stream));
     return CudaStatus(cudaGetLastError(), "engine graph launch");
@@ -544,6 +551,7 @@ Result<std::vector<double>> Engine::TimeReplays(int warmup, int runs) {
   cudaEventDestroy(start);
   cudaEventDestroy(stop);
   RIDGE_RETURN_IF_ERROR(st);
+  RIDGE_RETURN_IF_ERROR(m.TakeFallbackError());
   return ms;
 }
 
@@ -586,6 +594,7 @@ Result<std::vector<Engine::StepTime>> Engine::ProfileSteps(int runs) {
   }
   for (auto& e : ev) cudaEventDestroy(e);
   RIDGE_RETURN_IF_ERROR(st);
+  RIDGE_RETURN_IF_ERROR(m.TakeFallbackError());
   std::vector<StepTime> out;
   for (size_t i = 0; i < n; ++i) {
     out.push_back({m.steps[i].kind, m.steps[i].node, total[i] / runs, m.steps[i].nodes, start[i]});

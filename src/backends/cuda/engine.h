@@ -49,6 +49,10 @@ struct EngineOptions {
   // Layers done / total and elapsed time on stderr while tactics are chosen: a bar on a TTY,
   // otherwise a line every ~10%.
   bool build_progress = false;
+  // Nodes without a GPU kernel (those WhyUnsupported rejects) run on the CPU through their
+  // reference kernel: D2H into pinned staging, a host function, H2D back, all inside the CUDA
+  // graph (cpu_fallback_step.cc). Off: such nodes fail the build, all named at once.
+  bool allow_cpu_fallback = false;
 };
 
 struct EngineStats {
@@ -61,6 +65,13 @@ struct EngineStats {
   // capture). Layers whose tactic was timed / taken from the cache (or an identical layer).
   double build_ms = 0, tactic_ms = 0;
   int32_t tactic_layers_timed = 0, tactic_layers_cached = 0, tactic_candidates_timed = 0;
+  // CPU fallback (EngineOptions::allow_cpu_fallback): the nodes run on the host, the bytes
+  // copied per run (D2H of their activation inputs + H2D of their outputs) and the host
+  // synchronization points per run (one host function per node: the GPU stream waits for it).
+  int32_t cpu_fallback_nodes = 0;
+  std::vector<std::string> cpu_fallback_node_names;
+  int64_t cpu_fallback_bytes_per_run = 0;
+  int32_t cpu_fallback_host_syncs = 0;
 };
 
 // True when a CUDA device can be used (tests skip otherwise).
@@ -70,7 +81,8 @@ Result<TacticEnvironment> CurrentTacticEnvironment();
 
 class Engine {
  public:
-  // Fails with Unsupported naming every node that has no GPU kernel (all at once).
+  // Fails with Unsupported naming every node that has no GPU kernel (all at once), unless
+  // options.allow_cpu_fallback and the CPU reference kernels can run them.
   static Result<std::unique_ptr<Engine>> Build(const ir::Graph& graph,
                                                const EngineOptions& options);
   ~Engine();
@@ -114,6 +126,7 @@ class Engine {
   // Launches one run on `stream` without synchronizing: it starts after the work already
   // enqueued on `stream`, and later work on `stream` sees its outputs. No guard-byte check.
   // Runs must not overlap (the engine has one set of buffers): keep them on one stream.
+  // A CPU fallback node that failed in an earlier run is reported here (Run reports it at once).
   Status Enqueue(CUstream_st* stream);
 
   struct Impl;

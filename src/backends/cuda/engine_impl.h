@@ -21,6 +21,8 @@
 
 namespace ridge::cuda {
 
+struct CpuFallbackNode;  // cpu_fallback_step.cc: one host-run node's staging and state
+
 // A runtime tensor: a buffer plus logical (ONNX-order) dims and the physical layout.
 struct Ref {
   int32_t buf = -1;
@@ -146,9 +148,25 @@ struct Engine::Impl {
   Status BuildMovement(ir::NodeId id);  // Concat, Slice, Split, Resize
   // Whether BuildX would accept the node; for the all-at-once unsupported list.
   std::string WhyUnsupported(ir::NodeId id) const;
+
+  // --- CPU fallback (cpu_fallback_step.cc) -------------------------------------------------
+  std::vector<bool> cpu_fallback;  // nodes Build runs on the host (allow_cpu_fallback)
+  std::vector<std::shared_ptr<CpuFallbackNode>> fallback_nodes;  // read by host functions
+  // For a node without a GPU kernel (`why`): marks it for the CPU fallback and returns "" when
+  // allowed and possible; otherwise the text for the unsupported list. Counts in *rescuable the
+  // nodes the fallback could run (for the hint when it is off).
+  std::string FallBackOrExplain(ir::NodeId id, const std::string& why, int32_t* rescuable);
+  // "" when the host can run the node (reference kernel, float activations, known shapes).
+  std::string WhyNoCpuFallback(ir::NodeId id) const;
+  Status BuildCpuFallback(ir::NodeId id);
+  // The first error a fallback host function recorded since the last call (then cleared).
+  Status TakeFallbackError();
 };
 
 int64_t NumElements(const std::vector<int64_t>& dims);
 bool PhysicallySame(const std::vector<int64_t>& dims);  // rank 4 with H*W == 1 or C == 1
+// The end of the unsupported-nodes message: a hint naming --allow-cpu-fallback when it would
+// run `rescuable` (> 0) of them; "" otherwise.
+std::string CpuFallbackHint(int32_t rescuable, int32_t total);
 
 }  // namespace ridge::cuda
