@@ -20,7 +20,7 @@ BUNDLE=.gpu
 TARGETS="ridge ridge_gpu_bench cuda_kernel_test cuda_zoo_test cuda_memory_plan_test
   vision_preprocess_cuda_test vision_postprocess_cuda_test runtime_pipeline_cuda_test
   ridge_preprocess_gpu_bench cuda_measure_gpu_test cuda_tactic_test runtime_engine_file_gpu_test
-  runtime_preprocessed_engine_test ${RIDGE_EXTRA_GPU_TARGETS:-}"
+  runtime_preprocessed_engine_test cuda_chain_test cuda_context_test ${RIDGE_EXTRA_GPU_TARGETS:-}"
 
 if [[ "${1:-}" != "--remote" ]]; then
   cmake -S . -B build/cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DRIDGE_ENABLE_CUDA=ON >/dev/null
@@ -111,6 +111,18 @@ if [[ $what == kernels ]]; then
       $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch $b --runs 300 --warmup 50 2>&1 | tail -1
     done
   done
+fi
+if [[ $what == profile ]]; then
+  # Where the batch-32 time goes for the models furthest from torch.compile (slowest steps,
+  # eager), then ResNet-50 fp16 throughput at batch 256 (issue 4).
+  for m in ${PROFILE_MODELS:-convnext_tiny efficientnet_b0 mobilenet_v2 resnet18 yolov8n}; do
+    echo "### $m b32 fp16"
+    timeout 60 $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch 32 --runs 100 \
+      --profile ${PROFILE_TOP:-14} 2>&1 | tail -$((${PROFILE_TOP:-14} + 4))
+  done
+  echo "### resnet50 b256 fp16"
+  timeout 90 $B/ridge_gpu_bench models/resnet50.onnx --precision fp16 --batch 256 --runs 100 \
+    --warmup 20 --json "$OUT/resnet50_b256.jsonl" 2>&1 | tail -3
 fi
 if [[ $what == predict ]]; then
   # Issue 4 items 3 and 9: ResNet-50 build time with a cold and a warm timing cache, then

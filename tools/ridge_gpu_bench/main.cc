@@ -1,10 +1,14 @@
 // ridge_gpu_bench: builds a model on the CUDA engine and times the replay of its captured CUDA
 // graph with CUDA events: median / p90 / p99 over --runs replays after --warmup replays.
 //   ridge_gpu_bench models/resnet50.onnx --precision fp16 --batch 32 --runs 300 --json out.json
+#include <cuda_runtime.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -18,6 +22,37 @@ double Percentile(std::vector<double> v, double p) {
   std::sort(v.begin(), v.end());
   size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
   return v[std::min(i, v.size() - 1)];
+}
+
+// Runs per second: (one context enqueuing n * runs replays back to back, n contexts on n streams
+// enqueued round-robin for `runs` rounds). The same number of replays on both sides.
+ridge::Result<std::pair<double, double>> ContextThroughput(ridge::cuda::Engine& engine, int n,
+                                                           int runs) {
+  std::vector<std::unique_ptr<ridge::cuda::ExecutionContext>> ctx;
+  std::vector<cudaStream_t> streams(static_cast<size_t>(n));
+  for (int k = 0; k < n; ++k) {
+    auto c = engine.CreateContext();
+    if (!c.ok()) return c.status();
+    ctx.push_back(std::move(*c));
+    cudaStreamCreateWithFlags(&streams[static_cast<size_t>(k)], cudaStreamNonBlocking);
+  }
+  auto time_rounds = [&](int rounds, int width) -> ridge::Result<double> {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < rounds; ++r)
+      for (int k = 0; k < width; ++k)
+        if (auto s = ctx[static_cast<size_t>(k)]->Enqueue(streams[static_cast<size_t>(k)]); !s.ok())
+          return s;
+    for (cudaStream_t s : streams) cudaStreamSynchronize(s);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  ridge::Result<double> warm = time_rounds(10, n);
+  if (!warm.ok()) return warm.status();
+  auto one = time_rounds(n * runs, 1);
+  auto many = time_rounds(runs, n);
+  for (cudaStream_t s : streams) cudaStreamDestroy(s);
+  if (!one.ok()) return one.status();
+  if (!many.ok()) return many.status();
+  return std::make_pair(n * runs / *one, n * runs / *many);
 }
 
 }  // namespace
@@ -36,6 +71,11 @@ int main(int argc, char** argv) {
   int profile_top = 0;
   app.add_option("--profile", profile_top, "also print the N slowest steps (eager, per step)");
   app.add_option("--json", json_path, "append a JSON line with the figures to this file");
+  int contexts = 1;
+  app.add_option("--contexts", contexts,
+                 "also measure throughput with N execution contexts (sharing the weights) "
+                 "enqueued round-robin on N streams, against one context back to back")
+      ->check(CLI::Range(1, 16));
   CLI11_PARSE(app, argc, argv);
 
   auto fail = [&](const ridge::Status& s) {
@@ -82,10 +122,34 @@ int main(int argc, char** argv) {
     for (const auto& s : *steps) sum += s.ms;
     std::vector<ridge::cuda::Engine::StepTime> sorted = *steps;
     std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.ms > b.ms; });
-    std::printf("  eager step sum %.3f ms; slowest steps:\n", sum);
+    // Time by step kind first: which kernel family dominates.
+    std::map<std::string, std::pair<double, int>> by_kind;
+    for (const auto& s : *steps) {
+      by_kind[s.kind].first += s.ms;
+      ++by_kind[s.kind].second;
+    }
+    std::vector<std::pair<std::string, std::pair<double, int>>> kinds(by_kind.begin(),
+                                                                      by_kind.end());
+    std::sort(kinds.begin(), kinds.end(),
+              [](auto& a, auto& b) { return a.second.first > b.second.first; });
+    std::printf("  eager step sum %.3f ms; by kind:", sum);
+    for (const auto& [kind, t] : kinds)
+      std::printf(" %s %.3f (%d)", kind.c_str(), t.first, t.second);
+    std::printf("\n  slowest steps:\n");
     for (int i = 0; i < profile_top && i < static_cast<int>(sorted.size()); ++i)
       std::printf("    %8.3f ms  %-26s %s\n", sorted[i].ms, sorted[i].kind.c_str(),
                   sorted[i].node.c_str());
+  }
+  double ctx_per_s = 0, single_per_s = 0;
+  if (contexts > 1) {
+    auto rates = ContextThroughput(**engine, contexts, runs);
+    if (!rates.ok()) return fail(rates.status());
+    single_per_s = rates->first * static_cast<double>(batch);
+    ctx_per_s = rates->second * static_cast<double>(batch);
+    std::printf(
+        "  %d contexts on %d streams: %.0f inferences/s; one context back to back: %.0f/s "
+        "(x%.2f)\n",
+        contexts, contexts, ctx_per_s, single_per_s, ctx_per_s / single_per_s);
   }
   if (!json_path.empty()) {
     nlohmann::json j = {{"model", base},
@@ -101,6 +165,11 @@ int main(int argc, char** argv) {
                         {"step_kinds", st.step_kinds},
                         {"arena_bytes", st.arena_bytes},
                         {"weight_bytes", st.weight_bytes}};
+    if (contexts > 1) {
+      j["contexts"] = contexts;
+      j["contexts_inferences_per_s"] = ctx_per_s;
+      j["single_context_inferences_per_s"] = single_per_s;
+    }
     std::ofstream(json_path, std::ios::app) << j.dump() << "\n";
   }
   return 0;

@@ -408,7 +408,7 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
     if (st->use_lt)
       run_lt(s);
     else
-      run_cudnn(self->workspace, s);
+      run_cudnn(self->Workspace(), s);
   };
   std::vector<int32_t> reads = {x.buf};
   if (zb >= 0) reads.push_back(zb);

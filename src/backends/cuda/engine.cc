@@ -435,14 +435,14 @@ Status Launch(Engine::Impl& m) {
 }
 }  // namespace
 
-Result<std::vector<Tensor>> Engine::Run(const std::map<std::string, Tensor>& inputs) {
-  Impl& m = *impl_;
-  for (const auto& [name, ref] : m.inputs) {
-    auto it = inputs.find(name);
-    if (it == inputs.end()) return InvalidArgument("missing input '" + name + "'");
+Status CopyInputsToDevice(const Engine::Impl& m, const std::vector<Engine::DeviceTensor>& dst,
+                          const std::map<std::string, Tensor>& inputs, cudaStream_t s) {
+  for (const Engine::DeviceTensor& d : dst) {
+    auto it = inputs.find(d.name);
+    if (it == inputs.end()) return InvalidArgument("missing input '" + d.name + "'");
     const Tensor& t = it->second;
-    if (t.dtype() != DType::kFloat32 || t.dims() != ref.dims)
-      return InvalidArgument("input '" + name + "' must be float32 with the engine's dims");
+    if (t.dtype() != DType::kFloat32 || t.dims() != d.dims)
+      return InvalidArgument("input '" + d.name + "' must be float32 with the engine's dims");
     std::vector<uint16_t> h;
     const void* src = t.raw_data();
     if (m.half) {
@@ -450,11 +450,39 @@ Result<std::vector<Tensor>> Engine::Run(const std::map<std::string, Tensor>& inp
       for (int64_t i = 0; i < t.num_elements(); ++i) h[i] = FloatToHalf(t.data<float>()[i]);
       src = h.data();
     }
-    RIDGE_CUDA(cudaMemcpy(m.Ptr(ref.buf), src, static_cast<size_t>(t.num_elements() * m.esize),
-                          cudaMemcpyHostToDevice));
+    // From pageable memory the call returns once `src` is staged, so `h` may go.
+    RIDGE_CUDA(cudaMemcpyAsync(d.data, src, static_cast<size_t>(t.num_elements() * m.esize),
+                               cudaMemcpyHostToDevice, s));
   }
+  return Status::Ok();
+}
+
+Result<std::vector<Tensor>> CopyOutputsToHost(const Engine::Impl& m,
+                                              const std::vector<Engine::DeviceTensor>& src,
+                                              cudaStream_t s) {
+  RIDGE_CUDA(cudaStreamSynchronize(s));
+  std::vector<Tensor> out;
+  for (const Engine::DeviceTensor& d : src) {
+    Tensor t(DType::kFloat32, d.dims);
+    const size_t n = static_cast<size_t>(t.num_elements());
+    if (m.half) {
+      std::vector<uint16_t> h(n);
+      RIDGE_CUDA(cudaMemcpy(h.data(), d.data, n * 2, cudaMemcpyDeviceToHost));
+      for (size_t i = 0; i < n; ++i) t.data<float>()[i] = HalfToFloat(h[i]);
+    } else {
+      RIDGE_CUDA(cudaMemcpy(t.raw_data(), d.data, n * 4, cudaMemcpyDeviceToHost));
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<std::vector<Tensor>> Engine::Run(const std::map<std::string, Tensor>& inputs) {
+  Impl& m = *impl_;
+  RIDGE_RETURN_IF_ERROR(CopyInputsToDevice(m, InputBuffers(), inputs, m.stream));
   if (m.options.guard_bytes > 0) {
-    RIDGE_CUDA(cudaMemset(m.arena, kGuard, static_cast<size_t>(m.stats.arena_bytes)));
+    RIDGE_CUDA(
+        cudaMemsetAsync(m.arena, kGuard, static_cast<size_t>(m.stats.arena_bytes), m.stream));
   }
   RIDGE_RETURN_IF_ERROR(Launch(m));
   RIDGE_CUDA(cudaStreamSynchronize(m.stream));
@@ -471,20 +499,7 @@ Result<std::vector<Tensor>> Engine::Run(const std::map<std::string, Tensor>& inp
                         "guard bytes after buffer " + std::to_string(b) + " overwritten");
     }
   }
-  std::vector<Tensor> out;
-  for (const Ref& r : m.outputs) {
-    Tensor t(DType::kFloat32, r.dims);
-    const size_t n = static_cast<size_t>(t.num_elements());
-    if (m.half) {
-      std::vector<uint16_t> h(n);
-      RIDGE_CUDA(cudaMemcpy(h.data(), m.Ptr(r.buf), n * 2, cudaMemcpyDeviceToHost));
-      for (size_t i = 0; i < n; ++i) t.data<float>()[i] = HalfToFloat(h[i]);
-    } else {
-      RIDGE_CUDA(cudaMemcpy(t.raw_data(), m.Ptr(r.buf), n * 4, cudaMemcpyDeviceToHost));
-    }
-    out.push_back(std::move(t));
-  }
-  return out;
+  return CopyOutputsToHost(m, OutputBuffers(), m.stream);
 }
 
 std::vector<std::string> Engine::NodesWithoutSteps() const { return impl_->stepless_nodes; }

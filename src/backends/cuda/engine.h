@@ -79,6 +79,8 @@ bool DeviceAvailable(std::string* why = nullptr);
 // GPU, driver and library versions of device 0: the key a timing cache is valid for.
 Result<TacticEnvironment> CurrentTacticEnvironment();
 
+class ExecutionContext;
+
 class Engine {
  public:
   // Fails with Unsupported naming every node that has no GPU kernel (all at once), unless
@@ -129,11 +131,40 @@ class Engine {
   // A CPU fallback node that failed in an earlier run is reported here (Run reports it at once).
   Status Enqueue(CUstream_st* stream);
 
+  // Another execution context: its own activation arena, input/output buffers, workspaces and
+  // captured CUDA graph, sharing this engine's weights, plan and tactics (TensorRT's
+  // IExecutionContext). Contexts run concurrently on different streams and threads. Needs the
+  // CUDA graph (use_cuda_graph) and no CPU fallback nodes. Create contexts before running
+  // ProfileSteps concurrently (the capture borrows the engine's cuDNN handle); the engine must
+  // outlive them.
+  Result<std::unique_ptr<ExecutionContext>> CreateContext();
+
   struct Impl;
 
  private:
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+};
+
+class ExecutionContext {
+ public:
+  ~ExecutionContext();
+  // Same contracts as the Engine's methods of the same names, on this context's memory.
+  Result<std::vector<Tensor>> Run(const std::map<std::string, Tensor>& inputs);
+  std::vector<Engine::DeviceTensor> InputBuffers() const;
+  std::vector<Engine::DeviceTensor> OutputBuffers() const;
+  Status Enqueue(CUstream_st* stream);
+  // Device bytes this context allocated (arena, inputs, outputs, workspaces) and the weight
+  // bytes it shares with the engine instead of copying.
+  int64_t own_bytes() const;
+  int64_t shared_weight_bytes() const;
+
+  struct State;
+
+ private:
+  friend class Engine;
+  explicit ExecutionContext(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace ridge::cuda

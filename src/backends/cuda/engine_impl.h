@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -58,6 +59,13 @@ struct LtGemm {
   ~LtGemm();
 };
 
+// One execution context's device memory, by buffer index (weights point at the engine's).
+struct Binding {
+  std::vector<void*> ptrs;
+  void* workspace = nullptr;
+  void* lt_workspace = nullptr;
+};
+
 struct Engine::Impl {
   EngineOptions options;
   bool half = false;
@@ -71,6 +79,8 @@ struct Engine::Impl {
   std::vector<Buffer> bufs;
   std::vector<Step> steps;
   std::vector<void*> allocations;  // every cudaMalloc, freed in ~Impl
+  const Binding* bound = nullptr;  // set only while a context's graph is captured
+  std::mutex capture_mutex;        // one context capture at a time
   void* arena = nullptr;
   void* workspace = nullptr;
   int64_t workspace_bytes = 0;
@@ -109,7 +119,14 @@ struct Engine::Impl {
   Result<Ref> GetAny(ir::ValueId v);
   // A fresh buffer for output value v in the given layout.
   Ref Define(ir::ValueId v, bool as_nhwc);
-  void* Ptr(int32_t buf) const { return bufs[static_cast<size_t>(buf)].ptr; }
+  // Where buffer `buf` lives: the engine's own memory, or while another execution context's
+  // graph is captured (execution_context.cc), that context's. Launches call these at launch
+  // time, so steps never hold activation pointers.
+  void* Ptr(int32_t buf) const {
+    return bound ? bound->ptrs[static_cast<size_t>(buf)] : bufs[static_cast<size_t>(buf)].ptr;
+  }
+  void* Workspace() const { return bound ? bound->workspace : workspace; }
+  void* LtWorkspace() const { return bound ? bound->lt_workspace : lt_workspace; }
   const std::vector<int64_t>& Dims(ir::ValueId v) const;
   // The single node consuming v (kNoNode if none, several, or v is a graph output).
   ir::NodeId SoleConsumer(ir::ValueId v) const;
@@ -146,6 +163,9 @@ struct Engine::Impl {
   Status BuildGemm(ir::NodeId id);
   Status BuildOther(ir::NodeId id);
   Status BuildMovement(ir::NodeId id);  // Concat, Slice, Split, Resize
+  // Fuses the pointwise chain starting at node `id` into one step (pointwise_chain_step.cc);
+  // false when the node does not start one (BuildOther then builds it alone).
+  Result<bool> TryBuildPointwiseChain(ir::NodeId id);
   // Whether BuildX would accept the node; for the all-at-once unsupported list.
   std::string WhyUnsupported(ir::NodeId id) const;
 
@@ -162,6 +182,15 @@ struct Engine::Impl {
   // The first error a fallback host function recorded since the last call (then cleared).
   Status TakeFallbackError();
 };
+
+// Host float32 inputs (by name) converted to the storage dtype and copied to `dst` on `s`;
+// outputs copied back as float32 after `s` is synchronized. Engine::Run and
+// ExecutionContext::Run.
+Status CopyInputsToDevice(const Engine::Impl& m, const std::vector<Engine::DeviceTensor>& dst,
+                          const std::map<std::string, Tensor>& inputs, cudaStream_t s);
+Result<std::vector<Tensor>> CopyOutputsToHost(const Engine::Impl& m,
+                                              const std::vector<Engine::DeviceTensor>& src,
+                                              cudaStream_t s);
 
 int64_t NumElements(const std::vector<int64_t>& dims);
 bool PhysicallySame(const std::vector<int64_t>& dims);  // rank 4 with H*W == 1 or C == 1

@@ -64,7 +64,7 @@ Result<std::shared_ptr<LtGemm>> Engine::Impl::MakeLtGemm(int64_t m, int64_t n, i
 cublasStatus_t Engine::Impl::LaunchLt(const LtGemm& g, const void* w, const void* a, const void* c,
                                       void* y, cudaStream_t s) const {
   return cublasLtMatmul(lt, g.desc, &g.alpha, w, g.a, a, g.b, &g.beta, c ? c : y, g.c, y, g.c,
-                        &g.algo, lt_workspace, static_cast<size_t>(lt_workspace_bytes), s);
+                        &g.algo, LtWorkspace(), static_cast<size_t>(lt_workspace_bytes), s);
 }
 
 Status Engine::Impl::BuildGemm(ir::NodeId id) {

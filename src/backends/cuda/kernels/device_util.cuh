@@ -1,5 +1,5 @@
 // Device helpers shared by the .cu files (never included by host C++): fp32/fp16 loads and
-// stores with fp32 arithmetic, and the activation functions of ActParams.
+// stores with fp32 arithmetic, the activation functions of ActParams and the binary ops.
 #pragma once
 
 #include <cuda_fp16.h>
@@ -49,6 +49,26 @@ __device__ __forceinline__ float Apply(ActParams p, float x) {
       return fabsf(x);
   }
   return x;
+}
+
+__device__ __forceinline__ float Combine(BinOp op, float a, float b) {
+  switch (op) {
+    case BinOp::kAdd:
+      return a + b;
+    case BinOp::kSub:
+      return a - b;
+    case BinOp::kMul:
+      return a * b;
+    case BinOp::kDiv:
+      return a / b;
+    case BinOp::kPow:
+      return powf(a, b);
+    case BinOp::kMax:
+      return fmaxf(a, b);
+    case BinOp::kMin:
+      return fminf(a, b);
+  }
+  return a;
 }
 
 // Grid-stride launch size: enough blocks to fill 132 SMs several times, never more than needed.

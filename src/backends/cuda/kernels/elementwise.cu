@@ -6,27 +6,7 @@
 namespace ridge::cuda::kernels {
 namespace {
 
-using namespace dev;  // NOLINT: Load/Store/Apply
-
-__device__ __forceinline__ float Combine(BinOp op, float a, float b) {
-  switch (op) {
-    case BinOp::kAdd:
-      return a + b;
-    case BinOp::kSub:
-      return a - b;
-    case BinOp::kMul:
-      return a * b;
-    case BinOp::kDiv:
-      return a / b;
-    case BinOp::kPow:
-      return powf(a, b);
-    case BinOp::kMax:
-      return fmaxf(a, b);
-    case BinOp::kMin:
-      return fminf(a, b);
-  }
-  return a;
-}
+using namespace dev;  // NOLINT: Load/Store/Apply/Combine
 
 template <typename T>
 __global__ void unary_kernel(const T* x, T* y, int64_t n, ActParams act) {
