@@ -20,7 +20,7 @@ BUNDLE=.gpu
 TARGETS="ridge ridge_gpu_bench cuda_kernel_test cuda_zoo_test cuda_memory_plan_test
   vision_preprocess_cuda_test vision_postprocess_cuda_test runtime_pipeline_cuda_test
   ridge_preprocess_gpu_bench cuda_measure_gpu_test cuda_tactic_test runtime_engine_file_gpu_test
-  runtime_preprocessed_engine_test cuda_chain_test cuda_context_test ${RIDGE_EXTRA_GPU_TARGETS:-}"
+  runtime_preprocessed_engine_test cuda_chain_test cuda_context_test cuda_layout_test cuda_fallback_test ${RIDGE_EXTRA_GPU_TARGETS:-}"
 
 if [[ "${1:-}" != "--remote" ]]; then
   cmake -S . -B build/cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DRIDGE_ENABLE_CUDA=ON >/dev/null
@@ -80,6 +80,8 @@ for name in names.split(","):
     print("exported", path, flush=True)
 PY
 B=$BUNDLE/bin
+# A step under a time cap, printing only its tail: the device minutes are few.
+step() { local cap=$1; shift; echo "### $*"; timeout "$cap" "$@" 2>&1 | tail -${TAIL:-25}; }
 if [[ $what == tests || $what == all ]]; then
   $B/cuda_memory_plan_test --gtest_brief=1 2>&1 | tail -3
   $B/cuda_kernel_test 2>&1 | grep -Ev '^\[ +(RUN|OK) ' | tail -40
@@ -124,6 +126,28 @@ if [[ $what == profile ]]; then
   timeout 90 $B/ridge_gpu_bench models/resnet50.onnx --precision fp16 --batch 256 --runs 100 \
     --warmup 20 --json "$OUT/resnet50_b256.jsonl" 2>&1 | tail -3
 fi
+if [[ $what == engine ]]; then
+  # CUDA engine features: chain fusion, layouts and channel padding, execution contexts, CPU
+  # fallback, the kernels, the zoo against the CPU (fp16 top-1 over 100 inputs); then the
+  # channel-padding A/B and the contexts' throughput.
+  TAIL=4 step 60 $B/cuda_chain_test --gtest_brief=1
+  TAIL=4 step 60 $B/cuda_layout_test --gtest_brief=1
+  TAIL=6 step 90 $B/cuda_context_test --gtest_brief=1
+  TAIL=12 step 120 $B/cuda_fallback_test --gtest_brief=1
+  TAIL=6 step 120 $B/cuda_kernel_test --gtest_brief=1
+  echo "### cuda_zoo_test"
+  timeout 300 $B/cuda_zoo_test --gtest_brief=1 2>&1 |
+    grep -E 'FAIL|top-1 agreement|Failure|PASSED|Expected|Which|rel ' | head -60
+  for m in yolov8n resnet50 convnext_tiny; do
+    for pad in "" --no-pad-channels; do
+      timeout 60 $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch 32 --runs 200 $pad \
+        2>&1 | tail -1 | cut -c1-60 | sed "s/$/ ${pad:-padded}/"
+    done
+  done
+  for m in resnet18 resnet50; do
+    timeout 60 $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch 1 --runs 300 --contexts 4 2>&1 | tail -2
+  done
+fi
 if [[ $what == predict ]]; then
   # Issue 4 items 3 and 9: ResNet-50 build time with a cold and a warm timing cache, then
   # prediction vs measurement over the zoo x batch {1,32} x {fp16,fp32} with the probed profile.
@@ -138,8 +162,6 @@ if [[ $what == predict ]]; then
     --timing-cache "$OUT/timing_cache.json" --out "$OUT/prediction_vs_measurement"
 fi
 if [[ $what == pipeline ]]; then
-  # A step under a time cap, printing only its tail: the device minutes are few.
-  step() { local cap=$1; shift; echo "### $*"; timeout "$cap" "$@" 2>&1 | tail -${TAIL:-25}; }
   # Most important first; the vision kernels' own tests ran on the GPU when they were written.
   TAIL=12 step 90 $B/runtime_pipeline_cuda_test --gtest_brief=1
   R=$B/ridge

@@ -3,52 +3,19 @@
 // same with 5 channels (element-by-element path), SE's per-(n, c) scale, broadcasting along a
 // middle dim with the value on the right of Sub, and a chain cut at an intermediate graph
 // output. Each checks the fused step count, so a chain that silently stops fusing fails too.
-#include <gtest/gtest.h>
+#include <cuda_runtime.h>
 
-#include <cmath>
-#include <random>
+#include <functional>
 
-#include "../analysis/graph_builder.h"
-#include "backends/cpu/executor.h"
-#include "backends/cuda/engine.h"
+#include "backends/cuda/kernels/elementwise.cuh"
+#include "backends/cuda/kernels/pointwise_chain.cuh"
+#include "engine_graph_test_util.h"
 
 namespace ridge::cuda {
 namespace {
 
+using graph_test::ChainBuilder;
 using Dims = std::vector<int64_t>;
-
-struct ChainBuilder : ridge::testing::GraphBuilder {
-  std::mt19937 rng{7};
-  Tensor Random(const Dims& dims, float lo = -1.f, float hi = 1.f) {
-    Tensor t(DType::kFloat32, dims);
-    std::uniform_real_distribution<float> d(lo, hi);
-    for (float& v : t.span<float>()) v = d(rng);
-    return t;
-  }
-  ir::ValueId Const(const std::string& name, const Dims& dims, float lo = -1.f, float hi = 1.f) {
-    ir::ValueId v = Weight(name, dims);
-    g.value(v).constant = Random(dims, lo, hi);
-    return v;
-  }
-  ir::ValueId Scalar(const std::string& name, float value) {
-    ir::ValueId v = Weight(name, {});
-    g.value(v).constant->data<float>()[0] = value;
-    return v;
-  }
-  // y = op(a, b) with y's dims given.
-  ir::ValueId Node(const std::string& op, std::vector<ir::ValueId> in, const Dims& dims) {
-    ir::ValueId y = Act(op + std::to_string(g.num_nodes()), dims);
-    Op(op, op + "_" + std::to_string(g.num_nodes()), std::move(in), {y});
-    return y;
-  }
-  ir::ValueId Conv1x1(ir::ValueId x, int64_t cin, int64_t cout, const Dims& out) {
-    ir::ValueId y = Act("conv" + std::to_string(g.num_nodes()), out);
-    const std::string name = "conv_" + std::to_string(g.num_nodes());
-    Conv(name, x, y, cin, cout, 1);
-    g.value(g.node(g.num_nodes() - 1).inputs[1]).constant = Random({cout, cin, 1, 1}, -0.5f, 0.5f);
-    return y;
-  }
-};
 
 struct Param {
   Precision precision;
@@ -56,53 +23,14 @@ struct Param {
 };
 class CudaChain : public ::testing::TestWithParam<Param> {};
 
-// Builds the graph on both backends, feeds seeded inputs, compares every output and returns
-// the number of pointwise_chain steps the CUDA engine built (-1 when skipped or failed).
-int RunAndCompare(ChainBuilder& b, const Param& p) {
-  std::string why;
-  if (!DeviceAvailable(&why)) return -1;
-  std::map<std::string, Tensor> feed;
-  for (ir::ValueId v : b.g.inputs())
-    feed[b.g.value(v).name] = b.Random(*b.g.value(v).shape->ToInts());
-  cpu::ExecutorOptions co;
-  co.num_threads = 1;
-  auto exec = cpu::Executor::Create(b.g, co);
-  EXPECT_TRUE(exec.ok()) << exec.status().ToString();
-  if (!exec.ok()) return -1;
-  auto want = (*exec)->Run(feed);
-  EXPECT_TRUE(want.ok()) << want.status().ToString();
+// Pointwise_chain steps the engine built for b's graph (outputs checked against the CPU).
+int Chains(ChainBuilder& b, const Param& p) {
   EngineOptions eo;
   eo.precision = p.precision;
-  eo.guard_bytes = 64;
-  auto engine = Engine::Build(b.g, eo);
-  EXPECT_TRUE(engine.ok()) << engine.status().ToString();
-  if (!engine.ok() || !want.ok()) return -1;
-  auto got = (*engine)->Run(feed);
-  EXPECT_TRUE(got.ok()) << got.status().ToString();
-  if (!got.ok()) return -1;
-  EXPECT_EQ(got->size(), want->size());
-  for (size_t o = 0; o < got->size() && o < want->size(); ++o) {
-    const Tensor &g = (*got)[o], &w = (*want)[o];
-    EXPECT_EQ(g.dims(), w.dims());
-    int64_t bad = 0;
-    double worst = 0;
-    for (int64_t i = 0; i < g.num_elements() && g.dims() == w.dims(); ++i) {
-      const double a = g.data<float>()[i], e = w.data<float>()[i], err = std::abs(a - e);
-      worst = std::max(worst, err);
-      if (!(err <= p.atol + p.rtol * std::abs(e))) ++bad;
-    }
-    EXPECT_EQ(bad, 0) << "output " << o << ": " << bad << " elements off, worst " << worst;
-  }
-  const auto& kinds = (*engine)->stats().step_kinds;
+  auto kinds = graph_test::RunAndCompare(b, eo, p.atol, p.rtol);
   auto it = kinds.find("pointwise_chain");
   return it == kinds.end() ? 0 : it->second;
 }
-
-#define SKIP_WITHOUT_GPU()                                                        \
-  do {                                                                            \
-    std::string why;                                                              \
-    if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << ")"; \
-  } while (0)
 
 // ConvNeXt block tail: GELU as exported (Div, Erf, Add, Mul by x, Mul 0.5), layer scale (Mul by
 // a [C,1,1] constant) and the residual Add of another conv: one step.
@@ -120,7 +48,7 @@ void GeluLayerScaleResidual(const Param& p, int64_t c) {
   t = b.Node("Mul", {t, b.Const("gamma", {c, 1, 1})}, out);
   t = b.Node("Add", {skip, t}, out);
   b.Output(t);
-  EXPECT_EQ(RunAndCompare(b, p), 1) << "7 pointwise nodes in one step";
+  EXPECT_EQ(Chains(b, p), 1) << "7 pointwise nodes in one step";
 }
 
 TEST_P(CudaChain, GeluLayerScaleResidualVectorized) {
@@ -145,7 +73,7 @@ TEST_P(CudaChain, SqueezeExciteScale) {
   ir::ValueId t = b.Node("Mul", {y, s}, d);
   t = b.Node("Relu", {t}, d);
   b.Output(t);
-  EXPECT_EQ(RunAndCompare(b, GetParam()), 1);
+  EXPECT_EQ(Chains(b, GetParam()), 1);
 }
 
 // Plain rank-3 data: 1 - x (value on the right), divided by a [10,1] tensor (one value per
@@ -160,7 +88,7 @@ TEST_P(CudaChain, MiddleAxisBroadcastAndOperandFirst) {
   t = b.Node("Max", {t, b.Const("floor", {40})}, d);
   t = b.Node("Tanh", {t}, d);
   b.Output(t);
-  EXPECT_EQ(RunAndCompare(b, GetParam()), 1);
+  EXPECT_EQ(Chains(b, GetParam()), 1);
 }
 
 // An intermediate that is also a graph output ends the chain there: two chains, both outputs.
@@ -175,7 +103,84 @@ TEST_P(CudaChain, IntermediateGraphOutputSplitsChain) {
   ir::ValueId r = b.Node("Sigmoid", {a}, d);
   r = b.Node("Mul", {r, b.Scalar("k2", 2.f)}, d);
   b.Output(r);
-  EXPECT_EQ(RunAndCompare(b, GetParam()), 2);
+  EXPECT_EQ(Chains(b, GetParam()), 2);
+}
+
+// The chain kernel called directly on ConvNeXt's largest GELU ([32,56,56,384] fp16): the 5-op
+// GELU chain against the single GeluErf activation (same values), and 1-op chains, with
+// [timing] lines in ms and GB/s.
+TEST(CudaChainKernel, GeluChainMatchesActivationAndTiming) {
+  SKIP_WITHOUT_GPU();
+  using kernels::ChainOp;
+  const int64_t n = int64_t{32} * 56 * 56 * 384;
+  void *x = nullptr, *y_chain = nullptr, *y_act = nullptr;
+  ASSERT_EQ(cudaMalloc(&x, n * 2), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&y_chain, n * 2), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&y_act, n * 2), cudaSuccess);
+  std::vector<uint16_t> host(static_cast<size_t>(n));
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> d(-3.f, 3.f);
+  for (auto& h : host) h = FloatToHalf(d(rng));
+  ASSERT_EQ(cudaMemcpy(x, host.data(), n * 2, cudaMemcpyHostToDevice), cudaSuccess);
+  auto scalar = [](kernels::BinOp op, float v) {
+    ChainOp o;
+    o.kind = ChainOp::kScalar;
+    o.op = op;
+    o.scalar = v;
+    return o;
+  };
+  kernels::ChainParams gelu;
+  gelu.num_ops = 5;
+  gelu.ops[0] = scalar(kernels::BinOp::kDiv, 1.4142135f);
+  gelu.ops[1].act.act = kernels::Act::kErf;
+  gelu.ops[2] = scalar(kernels::BinOp::kAdd, 1.f);
+  gelu.ops[3].kind = ChainOp::kInput;
+  gelu.ops[3].op = kernels::BinOp::kMul;
+  gelu.ops[4] = scalar(kernels::BinOp::kMul, 0.5f);
+  kernels::ChainParams mul;
+  mul.num_ops = 1;
+  mul.ops[0] = scalar(kernels::BinOp::kMul, 0.5f);
+  const void* none[kernels::kMaxChainOps] = {};
+  kernels::ActParams act;
+  act.act = kernels::Act::kGeluErf;
+  auto time_ms = [&](const std::function<void()>& launch) {
+    cudaEvent_t a, b;
+    cudaEventCreate(&a);
+    cudaEventCreate(&b);
+    launch();
+    cudaEventRecord(a);
+    for (int i = 0; i < 20; ++i) launch();
+    cudaEventRecord(b);
+    cudaEventSynchronize(b);
+    float ms = 0;
+    cudaEventElapsedTime(&ms, a, b);
+    cudaEventDestroy(a);
+    cudaEventDestroy(b);
+    return ms / 20;
+  };
+  const double gb = 2.0 * n * 2 / 1e9;
+  auto report = [&](const char* what, float ms) {
+    std::printf("[timing] chain %-34s %.3f ms (%.0f GB/s)\n", what, ms, gb / ms * 1e3);
+  };
+  report("GELU as 5 ops [32,56,56,384] fp16",
+         time_ms([&] { kernels::LaunchPointwiseChain(true, x, y_chain, n, gelu, none, nullptr); }));
+  report("GeluErf activation (unary kernel)",
+         time_ms([&] { kernels::LaunchUnary(true, x, y_act, n, act, nullptr); }));
+  report("1 op: Mul by a scalar",
+         time_ms([&] { kernels::LaunchPointwiseChain(true, x, y_chain, n, mul, none, nullptr); }));
+  kernels::LaunchPointwiseChain(true, x, y_chain, n, gelu, none, nullptr);
+  ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  std::vector<uint16_t> a(static_cast<size_t>(n)), b(static_cast<size_t>(n));
+  ASSERT_EQ(cudaMemcpy(a.data(), y_chain, n * 2, cudaMemcpyDeviceToHost), cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(b.data(), y_act, n * 2, cudaMemcpyDeviceToHost), cudaSuccess);
+  int64_t bad = 0;
+  for (int64_t i = 0; i < n; ++i)
+    bad += std::abs(HalfToFloat(a[i]) - HalfToFloat(b[i])) >
+           2e-3f + 2e-3f * std::abs(HalfToFloat(b[i]));
+  EXPECT_EQ(bad, 0) << "GELU chain vs GeluErf";
+  cudaFree(x);
+  cudaFree(y_chain);
+  cudaFree(y_act);
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, CudaChain,

@@ -71,6 +71,9 @@ int main(int argc, char** argv) {
   int profile_top = 0;
   app.add_option("--profile", profile_top, "also print the N slowest steps (eager, per step)");
   app.add_option("--json", json_path, "append a JSON line with the figures to this file");
+  bool no_pad = false;
+  app.add_flag("--no-pad-channels", no_pad,
+               "keep 3-channel image inputs unpadded (EngineOptions::pad_input_channels off)");
   int contexts = 1;
   app.add_option("--contexts", contexts,
                  "also measure throughput with N execution contexts (sharing the weights) "
@@ -89,6 +92,7 @@ int main(int argc, char** argv) {
   if (auto s = ridge::ops::InferShapes(*graph, infer); !s.ok()) return fail(s);
   ridge::cuda::EngineOptions options;
   options.precision = precision == "fp16" ? ridge::Precision::kFp16 : ridge::Precision::kFp32;
+  options.pad_input_channels = !no_pad;
   auto engine = ridge::cuda::Engine::Build(*graph, options);
   if (!engine.ok()) return fail(engine.status());
 

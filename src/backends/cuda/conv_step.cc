@@ -166,14 +166,24 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
     if (fused[c]) stats.fused_nodes++;
   }
 
-  RIDGE_ASSIGN_OR_RETURN(Ref x, Get(node.inputs[0], true));
+  // Channel padding: see EngineOptions::pad_input_channels. `cin` is what cuDNN sees.
+  const ir::ValueId x_val = node.inputs[0];
+  const int64_t group = node.GetInt("group", 1);
+  const bool pad_channels = half && options.pad_input_channels && group == 1 && cg < 8 &&
+                            !nhwc.count(x_val) && Dims(x_val).size() == 4;
+  const int64_t cin = pad_channels ? 8 : cg;
+  Ref x;
+  if (pad_channels) {
+    RIDGE_ASSIGN_OR_RETURN(x, GetNhwcPadded(x_val, cin));
+  } else {
+    RIDGE_ASSIGN_OR_RETURN(x, Get(x_val, true));
+  }
   Ref z;
   if (z_val != ir::kNoValue) {
     RIDGE_ASSIGN_OR_RETURN(z, Get(z_val, true));
   }
   Ref y = Define(y_val, true);
   if (x.dims.size() != 4 || y.dims.size() != 4) return Unsupported("Conv must be 2-D");
-  const int64_t group = node.GetInt("group", 1);
   std::vector<int64_t> strides = node.GetInts("strides", {1, 1});
   std::vector<int64_t> dil = node.GetInts("dilations", {1, 1});
   std::vector<int64_t> pads = node.GetInts("pads", {0, 0, 0, 0});
@@ -234,13 +244,15 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
   if (pads[0] != pads[2] || pads[1] != pads[3])
     return Unsupported("asymmetric Conv padding is not supported on the GPU");
 
-  // Weights KCRS -> KRSC (the NHWC filter layout), in the storage precision.
-  Tensor w_krsc(DType::kFloat32, {k, kh, kw, cg});
+  // Weights KCRS -> KRSC (the NHWC filter layout) with cin >= cg channels (the padded ones
+  // zero), in the storage precision.
+  Tensor w_krsc(DType::kFloat32, {k, kh, kw, cin});
+  std::fill(w_krsc.data<float>(), w_krsc.data<float>() + w_krsc.num_elements(), 0.f);
   for (int64_t o = 0; o < k; ++o)
     for (int64_t c = 0; c < cg; ++c)
       for (int64_t r = 0; r < kh; ++r)
         for (int64_t s = 0; s < kw; ++s)
-          w_krsc.data<float>()[((o * kh + r) * kw + s) * cg + c] =
+          w_krsc.data<float>()[((o * kh + r) * kw + s) * cin + c] =
               w[((o * cg + c) * kh + r) * kw + s];
   RIDGE_ASSIGN_OR_RETURN(int32_t w_buf, Upload(w_krsc));
   Tensor b_t(DType::kFloat32, {k});
@@ -262,7 +274,7 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
                                          i32(y.dims[1]), i32(y.dims[2]), i32(y.dims[3])));
   RIDGE_CUDNN(cudnnSetTensor4dDescriptor(st->bias, CUDNN_TENSOR_NHWC, dt, 1, i32(k), 1, 1));
   RIDGE_CUDNN(
-      cudnnSetFilter4dDescriptor(st->w, dt, CUDNN_TENSOR_NHWC, i32(k), i32(cg), i32(kh), i32(kw)));
+      cudnnSetFilter4dDescriptor(st->w, dt, CUDNN_TENSOR_NHWC, i32(k), i32(cin), i32(kh), i32(kw)));
   RIDGE_CUDNN(cudnnSetConvolution2dDescriptor(st->conv, i32(pads[0]), i32(pads[1]), i32(strides[0]),
                                               i32(strides[1]), i32(dil[0]), i32(dil[1]),
                                               CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
@@ -316,14 +328,14 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
                          pads[1] == 0 && group == 1;
   if (pointwise) {
     RIDGE_ASSIGN_OR_RETURN(
-        st->lt, MakeLtGemm(NumElements(x.dims) / cg, k, cg, /*trans_w=*/true,
+        st->lt, MakeLtGemm(NumElements(x.dims) / cin, k, cin, /*trans_w=*/true,
                            has_bias ? Ptr(b_buf) : nullptr, cudnn_relu, 1.f, zb >= 0 ? 1.f : 0.f));
   }
   // The layer signature: everything that changes which tactic is valid or fastest.
   TacticKey key("conv");
   key.Add("prec", half ? "fp16" : "fp32")
       .Add("x", x.dims)
-      .Add("w", std::vector<int64_t>{k, cg, kh, kw})
+      .Add("w", std::vector<int64_t>{k, cin, kh, kw})
       .Add("y", y.dims)
       .Add("pads", pads)
       .Add("strides", strides)

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "backends/cuda/engine_impl.h"
+#include "backends/cuda/kernels/layout.cuh"
 #include "backends/cuda/kernels/spin.cuh"
 #include "backends/cuda/kernels/transpose.cuh"
 #include "backends/cuda/memory_plan.h"
@@ -182,7 +183,8 @@ Result<Ref> Engine::Impl::Get(ir::ValueId v, bool want_nhwc) {
     want[v] = r;
     return r;
   }
-  // Transpose: out dims in physical order and the source strides for each of them.
+  // Transpose: a tiled batched 2-D transpose; the generic permutation (out dims in physical
+  // order and the source strides for each) only for shapes beyond its grid limits.
   const int64_t n = src.dims[0], c = src.dims[1], h = src.dims[2], w = src.dims[3];
   Ref dst{NewBuffer(NumElements(src.dims) * esize), src.dims, want_nhwc};
   std::vector<int64_t> out_dims, strides;
@@ -197,14 +199,41 @@ Result<Ref> Engine::Impl::Get(ir::ValueId v, bool want_nhwc) {
   Impl* self = this;
   const int32_t in_buf = src.buf, out_buf = dst.buf;
   AddStep(Step{"layout_transpose",
-               [self, es, in_buf, out_buf, out_dims, strides](cudaStream_t s) {
-                 kernels::LaunchTranspose(es, self->Ptr(in_buf), self->Ptr(out_buf), 4,
-                                          out_dims.data(), strides.data(), s);
+               [self, es, in_buf, out_buf, out_dims, strides, want_nhwc](cudaStream_t s) {
+                 const int64_t n = out_dims[0], c = want_nhwc ? out_dims[3] : out_dims[1],
+                               hw = out_dims[1] * out_dims[2] * out_dims[3] / c;
+                 void *x = self->Ptr(in_buf), *y = self->Ptr(out_buf);
+                 const bool tiled = want_nhwc ? kernels::LaunchNchwToNhwc(es, x, y, n, c, hw, c, s)
+                                              : kernels::LaunchNhwcToNchw(es, x, y, n, c, hw, s);
+                 if (!tiled)
+                   kernels::LaunchTranspose(es, x, y, 4, out_dims.data(), strides.data(), s);
                },
                nullptr},
           {in_buf}, {out_buf});
   stats.layout_changes++;
   want[v] = dst;
+  return dst;
+}
+
+Result<Ref> Engine::Impl::GetNhwcPadded(ir::ValueId v, int64_t c_pad) {
+  RIDGE_ASSIGN_OR_RETURN(Ref src, Get(v, false));
+  if (src.dims.size() != 4 || src.dims[1] > c_pad)
+    return Status(StatusCode::kInternal,
+                  "channel padding of a rank-" + std::to_string(src.dims.size()) + " value");
+  const int64_t n = src.dims[0], c = src.dims[1], hw = src.dims[2] * src.dims[3];
+  Ref dst{NewBuffer(n * hw * c_pad * esize), {n, c_pad, src.dims[2], src.dims[3]}, true};
+  const int es = static_cast<int>(esize);
+  Impl* self = this;
+  const int32_t in_buf = src.buf, out_buf = dst.buf;
+  // The grid limits are far beyond any image: c_pad * elem bytes == 16 takes the per-pixel path.
+  AddStep(Step{"layout_transpose_pad",
+               [self, es, in_buf, out_buf, n, c, hw, c_pad](cudaStream_t s) {
+                 kernels::LaunchNchwToNhwc(es, self->Ptr(in_buf), self->Ptr(out_buf), n, c, hw,
+                                           c_pad, s);
+               },
+               nullptr},
+          {in_buf}, {out_buf});
+  stats.layout_changes++;
   return dst;
 }
 

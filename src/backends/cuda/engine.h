@@ -34,6 +34,11 @@ struct EngineOptions {
   // 1x1 stride-1 convolutions: 0 = time cuDNN against cuBLASLt at build and keep the faster,
   // 1 = always cuDNN, 2 = always cuBLASLt (tests cover both paths).
   int32_t pointwise_conv_backend = 0;
+  // Channel padding (fp16): a convolution whose input has fewer than 8 channels and exists
+  // only in NCHW (an image input: C = 3) reads an 8-channel NHWC copy written by its layout
+  // transpose, zeros after C, with zero filter channels to match: the same result on Tensor
+  // Core kernels. Off: the plain C-channel transpose and convolution (for comparison).
+  bool pad_input_channels = true;
   // Largest cuDNN workspace an algorithm may use.
   int64_t max_workspace_bytes = int64_t{256} << 20;
   // Tactic selection: at most this many candidates per conv / GEMM (the top of cuDNN's and

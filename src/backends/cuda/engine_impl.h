@@ -115,6 +115,9 @@ struct Engine::Impl {
   void AddStep(Step step, const std::vector<int32_t>& reads, const std::vector<int32_t>& writes);
   // The value in the requested layout (inserting a transpose, or uploading a constant).
   Result<Ref> Get(ir::ValueId v, bool want_nhwc);
+  // v (rank 4) as NHWC with c_pad >= C channels, the extra ones zero (channel padding for
+  // Tensor Core convolutions); a fresh buffer, not recorded as v's NHWC version.
+  Result<Ref> GetNhwcPadded(ir::ValueId v, int64_t c_pad);
   // Whichever layout exists (NHWC preferred): for layout-agnostic ops.
   Result<Ref> GetAny(ir::ValueId v);
   // A fresh buffer for output value v in the given layout.

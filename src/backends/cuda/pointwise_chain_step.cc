@@ -4,6 +4,7 @@
 // the output's dims). The whole chain becomes one "pointwise_chain" step: ConvNeXt's GELU
 // (Div, Erf, Add, Mul, Mul) and layer-scale + residual (Mul, Add), EfficientNet's SiLU and SE
 // scale, YOLO's decode arithmetic.
+#include <cmath>
 #include <optional>
 
 #include "backends/cuda/engine_impl.h"
@@ -70,6 +71,37 @@ struct Planned {
   ir::ValueId operand = ir::kNoValue;  // kTensor
   bool operand_nhwc = false;           // the layout its strides were computed for
 };
+
+bool IsScalarOp(const ChainOp& op, kernels::BinOp bop, float value) {
+  return op.kind == ChainOp::kScalar && op.op == bop &&
+         std::abs(op.scalar - value) <= 1e-6f * std::abs(value);
+}
+
+// Peephole rewrites that cut the per-element work of the chain kernel (it dispatches on each op
+// for every element: measured on the H200, GELU as its 5 exported ops ran at 0.53 ms on
+// [32,56,56,384] fp16 against 0.105 ms for the one GeluErf activation):
+//   x / c -> x * (1 / c) for a scalar c (within an ulp of the division);
+//   Div(x, sqrt 2), Erf, Add 1, Mul by x, Mul 0.5 at the chain's start -> GeluErf(x).
+void Simplify(std::vector<Planned>* plan) {
+  auto& p = *plan;
+  if (p.size() >= 5 && IsScalarOp(p[0].op, kernels::BinOp::kDiv, 1.41421356f) &&
+      !p[0].op.operand_first && p[1].op.kind == ChainOp::kUnary &&
+      p[1].op.act.act == kernels::Act::kErf && IsScalarOp(p[2].op, kernels::BinOp::kAdd, 1.f) &&
+      p[3].op.kind == ChainOp::kInput && p[3].op.op == kernels::BinOp::kMul &&
+      IsScalarOp(p[4].op, kernels::BinOp::kMul, 0.5f)) {
+    Planned gelu;
+    gelu.op.act.act = kernels::Act::kGeluErf;
+    p.erase(p.begin(), p.begin() + 5);
+    p.insert(p.begin(), gelu);
+  }
+  for (Planned& q : p) {
+    if (q.op.kind == ChainOp::kScalar && q.op.op == kernels::BinOp::kDiv && !q.op.operand_first &&
+        q.op.scalar != 0.f && std::isfinite(1.f / q.op.scalar)) {
+      q.op.op = kernels::BinOp::kMul;
+      q.op.scalar = 1.f / q.op.scalar;
+    }
+  }
+}
 
 }  // namespace
 
@@ -168,6 +200,7 @@ Result<bool> Engine::Impl::TryBuildPointwiseChain(ir::NodeId id) {
       plan[0].op.kind != ChainOp::kScalar)
     return false;
 
+  Simplify(&plan);
   ChainParams params;
   params.num_ops = static_cast<int32_t>(plan.size());
   std::vector<int32_t> reads, operand_bufs(kernels::kMaxChainOps, -1);
