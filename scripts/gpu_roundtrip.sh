@@ -148,6 +148,19 @@ if [[ $what == engine ]]; then
     timeout 60 $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch 1 --runs 300 --contexts 4 2>&1 | tail -2
   done
 fi
+if [[ $what == memcheck ]]; then
+  # compute-sanitizer memcheck over the GPU test binaries, each under a time cap (memcheck
+  # runs kernels 10-100x slower); prints each binary's verdict and sanitizer summary.
+  for t in cuda_chain_test cuda_layout_test cuda_fallback_test cuda_context_test \
+    runtime_preprocessed_engine_test runtime_engine_file_gpu_test vision_preprocess_cuda_test \
+    vision_postprocess_cuda_test cuda_memory_plan_test cuda_tactic_test cuda_kernel_test \
+    runtime_pipeline_cuda_test; do
+    echo "### memcheck $t"
+    timeout ${MEMCHECK_CAP:-120} compute-sanitizer --tool memcheck --error-exitcode 9 \
+      $B/$t --gtest_brief=1 2>&1 | grep -E "ERROR SUMMARY|PASSED|FAILED|Failure|Invalid" | head -6
+    echo "exit ${PIPESTATUS[0]}"
+  done
+fi
 if [[ $what == predict ]]; then
   # Issue 4 items 3 and 9: ResNet-50 build time with a cold and a warm timing cache, then
   # prediction vs measurement over the zoo x batch {1,32} x {fp16,fp32} with the probed profile.
