@@ -155,9 +155,7 @@ Result<bool> Engine::Impl::TryBuildPointwiseChain(ir::NodeId id) {
       // broadcast ones in whichever layout GetAny will return.
       p.operand_nhwc = dims == out ? out_nhwc : (dims.size() == 4 && nhwc.count(operand) > 0);
       Ref shape_only{-1, dims, p.operand_nhwc};
-      auto idx = IndexOf(LogicalStrides(shape_only, out), out, out_nhwc);
-      if (!idx) return false;
-      idx->mode = kernels::ChainIndexMode(*idx, half ? 8 : 4);
+      if (!IndexOf(LogicalStrides(shape_only, out), out, out_nhwc)) return false;
       p.op.kind = ChainOp::kTensor;
       p.operand = operand;
       ++tensors;
