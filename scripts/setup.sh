@@ -46,6 +46,9 @@ APT_PACKAGES=(
   cmake ninja-build g++ clang clang-format libclang-rt-14-dev git ca-certificates
   # C++ libraries
   libprotobuf-dev protobuf-compiler libonnx-dev libdnnl-dev nlohmann-json3-dev libcli11-dev
+  # oneDNN's CMake package looks for OpenCL (a Recommends of libdnnl-dev, which
+  # --no-install-recommends skips): without it, configuring fails
+  ocl-icd-opencl-dev
   libfmt-dev libgtest-dev libbenchmark-dev libturbojpeg0-dev libpng-dev libhalide14-0-dev libopencv-dev
   # HTML report rendering checks
   chromium

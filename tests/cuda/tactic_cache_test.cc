@@ -69,6 +69,25 @@ TEST(TacticCache, JsonRoundTripKeepsEveryField) {
   EXPECT_EQ(back.Find("conv|other"), nullptr);
 }
 
+// Ridgeline's own kernel variants (the depthwise kernels) are tactics too: library "ridge",
+// the variant in algo.
+TEST(TacticCache, OwnKernelTacticRoundTrips) {
+  TacticCache c;
+  c.MatchEnvironment(H200());
+  Tactic t;
+  t.library = "ridge";
+  t.algo = 3;
+  t.ms = 0.031;
+  t.candidates = 5;
+  const std::string key = TacticKey("dwconv").Add("k", std::vector<int64_t>{7, 7}).str();
+  c.Put(key, t);
+  TacticCache back;
+  ASSERT_TRUE(back.Parse(c.ToJson()).ok()) << back.Parse(c.ToJson()).ToString();
+  ASSERT_NE(back.Find(key), nullptr);
+  EXPECT_EQ(*back.Find(key), t);
+  EXPECT_EQ(t.Describe(), "ridge algo 3");
+}
+
 TEST(TacticCache, OtherEnvironmentIsDroppedWithANote) {
   TacticCache c;
   ASSERT_TRUE(c.Parse(Filled().ToJson()).ok());

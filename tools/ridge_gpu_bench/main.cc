@@ -74,6 +74,12 @@ int main(int argc, char** argv) {
   bool no_pad = false;
   app.add_flag("--no-pad-channels", no_pad,
                "keep 3-channel image inputs unpadded (EngineOptions::pad_input_channels off)");
+  bool tiles = false, build_log = false;
+  app.add_flag("--depthwise-tiles", tiles,
+               "also time the depthwise tile kernels at build "
+               "(EngineOptions::depthwise_tile_kernels)");
+  app.add_flag("--build-log", build_log,
+               "print each layer's tactic choice (kernel or algorithm, time, candidates)");
   int contexts = 1;
   app.add_option("--contexts", contexts,
                  "also measure throughput with N execution contexts (sharing the weights) "
@@ -93,6 +99,9 @@ int main(int argc, char** argv) {
   ridge::cuda::EngineOptions options;
   options.precision = precision == "fp16" ? ridge::Precision::kFp16 : ridge::Precision::kFp32;
   options.pad_input_channels = !no_pad;
+  options.depthwise_tile_kernels = tiles;
+  if (build_log)
+    options.build_log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   auto engine = ridge::cuda::Engine::Build(*graph, options);
   if (!engine.ok()) return fail(engine.status());
 

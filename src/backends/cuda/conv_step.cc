@@ -201,16 +201,6 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
     return Unsupported("Conv attributes must describe a 2-D convolution");
   // Depthwise (one filter per channel): Ridgeline's own kernel, bias and activation fused.
   if (group > 1 && group == k && cg == 1 && x.dims[1] == k && z_val == ir::kNoValue) {
-    Tensor w_rsc(DType::kFloat32, {kh, kw, k});
-    for (int64_t o = 0; o < k; ++o)
-      for (int64_t i = 0; i < kh * kw; ++i) w_rsc.data<float>()[i * k + o] = w[o * kh * kw + i];
-    RIDGE_ASSIGN_OR_RETURN(int32_t wd_buf, Upload(w_rsc));
-    int32_t bd_buf = -1;
-    if (has_bias) {
-      Tensor bt(DType::kFloat32, {k});
-      for (int64_t o = 0; o < k; ++o) bt.data<float>()[o] = b[o];
-      RIDGE_ASSIGN_OR_RETURN(bd_buf, Upload(bt));
-    }
     kernels::DepthwiseParams p;
     p.n = x.dims[0];
     p.c = k;
@@ -228,18 +218,7 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
     p.dw = static_cast<int32_t>(dil[1]);
     if (cudnn_relu) p.act.act = kernels::Act::kRelu;
     if (epilogue) p.act = act;
-    Impl* self = this;
-    const int32_t xb = x.buf, yb = y.buf;
-    const bool hf = half;
-    AddStep(Step{"depthwise_conv_nhwc",
-                 [self, hf, xb, yb, wd_buf, bd_buf, p](cudaStream_t s) {
-                   kernels::LaunchDepthwiseConvNhwc(hf, self->Ptr(xb), self->Ptr(wd_buf),
-                                                    bd_buf >= 0 ? self->Ptr(bd_buf) : nullptr,
-                                                    self->Ptr(yb), p, s);
-                 },
-                 nullptr},
-            {xb}, {yb});
-    return Status::Ok();
+    return BuildDepthwiseConv(node.name, x, y, w, has_bias ? &b : nullptr, p);
   }
   if (pads[0] != pads[2] || pads[1] != pads[3])
     return Unsupported("asymmetric Conv padding is not supported on the GPU");

@@ -80,13 +80,14 @@ Result<int32_t> Engine::Impl::NewPersistent(int64_t bytes) {
   return static_cast<int32_t>(bufs.size() - 1);
 }
 
-Result<int32_t> Engine::Impl::Upload(const Tensor& t) {
+Result<int32_t> Engine::Impl::Upload(const Tensor& t, bool keep_fp32) {
   std::vector<std::byte> host;
+  const bool to_half = half && !keep_fp32;
   if (t.dtype() == DType::kFloat32 || t.dtype() == DType::kFloat16) {
-    host.resize(static_cast<size_t>(t.num_elements() * esize));
+    host.resize(static_cast<size_t>(t.num_elements() * (to_half ? 2 : 4)));
     for (int64_t i = 0; i < t.num_elements(); ++i) {
       float v = static_cast<float>(t.GetAsDouble(i));
-      if (half) {
+      if (to_half) {
         uint16_t h = FloatToHalf(v);
         std::memcpy(host.data() + i * 2, &h, 2);
       } else {

@@ -17,6 +17,7 @@
 
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/engine.h"
+#include "backends/cuda/kernels/depthwise_conv.cuh"
 #include "backends/cuda/tactic_cache.h"
 #include "ir/graph.h"
 
@@ -42,8 +43,8 @@ struct Step {
   std::string kind;  // "cudnn_conv", "gemm_lt", ...: counted in EngineStats::step_kinds
   std::function<void(cudaStream_t)> launch;
   // Runs once after memory is placed, before capture (algorithm search).
-  std::function<Status()> prepare;
-  std::string node;  // the ONNX node it runs (the first one, when several are fused)
+  std::function<Status()> prepare = {};
+  std::string node = {};  // the ONNX node it runs (the first one, when several are fused)
   // Every ONNX node the step covers: `node` plus the nodes fused into it (set by Build from
   // the nodes its builder marked fused), for per-layer profiles joined with the analyzer.
   std::vector<std::string> nodes = {};
@@ -110,7 +111,9 @@ struct Engine::Impl {
   int32_t NewBuffer(int64_t bytes);
   Result<int32_t> NewPersistent(int64_t bytes);
   // Uploads a host tensor as persistent device memory; floats become the storage dtype.
-  Result<int32_t> Upload(const Tensor& t);
+  // A constant on the device in the storage precision; in fp32 whatever the precision when
+  // keep_fp32 (parameters a kernel reads as fp32, e.g. the depthwise filters).
+  Result<int32_t> Upload(const Tensor& t, bool keep_fp32 = false);
   // Records buffer use for liveness and appends the step.
   void AddStep(Step step, const std::vector<int32_t>& reads, const std::vector<int32_t>& writes);
   // The value in the requested layout (inserting a transpose, or uploading a constant).
@@ -148,11 +151,13 @@ struct Engine::Impl {
   Result<double> TimeMedian(const std::function<Status(cudaStream_t)>& launch);
   // The layer's tactic: the cached one for `key` when `apply` accepts it, else the fastest of
   // `candidates` (each applied, then timed through `launch`; those that fail are skipped). The
-  // choice is applied on return, stored in the cache, logged and counted in stats.
+  // choice is applied on return, stored in the cache, logged and counted in stats. `name`, when
+  // given, names a tactic in the build log (e.g. "tile2x4" for a Ridgeline kernel).
   Result<Tactic> ChooseTactic(const std::string& what, const std::string& key,
                               const std::function<Result<std::vector<Tactic>>()>& candidates,
                               const std::function<Status(const Tactic&)>& apply,
-                              const std::function<Status(cudaStream_t)>& launch);
+                              const std::function<Status(cudaStream_t)>& launch,
+                              const std::function<std::string(const Tactic&)>& name = nullptr);
   // A cuDNN workspace for timing candidates, as large as options.max_workspace_bytes allows.
   Status EnsureTimingWorkspace();
   // Up to `max` cuBLASLt heuristic algos for g, as tactics (algo bytes in blob_hex).
@@ -163,6 +168,11 @@ struct Engine::Impl {
   static std::string LtKnobs(const cublasLtMatmulAlgo_t& algo);
 
   Status BuildConv(ir::NodeId id);
+  // Depthwise Conv on Ridgeline's kernels (depthwise_step.cc): w [C, 1, KH, KW] and b [C] (null:
+  // none) after BatchNorm folding; the kernel is a tactic timed at build.
+  Status BuildDepthwiseConv(const std::string& node_name, const Ref& x, const Ref& y,
+                            const std::vector<float>& w, const std::vector<float>* b,
+                            const kernels::DepthwiseParams& p);
   Status BuildGemm(ir::NodeId id);
   Status BuildOther(ir::NodeId id);
   Status BuildMovement(ir::NodeId id);  // Concat, Slice, Split, Resize

@@ -121,8 +121,8 @@ Status ParseEntry(const json& e, std::string* key, Tactic* t) {
   if (key->empty()) return Bad("empty key");
   const std::string where = " (entry '" + key->substr(0, 80) + "')";
   Status s = GetString(e, "library", 16, &t->library);
-  if (s.ok() && t->library != "cudnn" && t->library != "cublaslt")
-    s = Bad("library must be cudnn or cublaslt");
+  if (s.ok() && t->library != "cudnn" && t->library != "cublaslt" && t->library != "ridge")
+    s = Bad("library must be cudnn, cublaslt or ridge");
   int64_t v = 0;
   if (s.ok()) s = GetInt(e, "algo", -1, 1 << 20, &v);
   t->algo = static_cast<int32_t>(v);

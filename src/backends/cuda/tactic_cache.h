@@ -37,10 +37,12 @@ struct TacticEnvironment {
 
 // One chosen implementation of a layer: enough to rebuild it without timing anything.
 struct Tactic {
-  std::string library;          // "cudnn" (a cuDNN convolution algorithm) or "cublaslt"
-  int32_t algo = -1;            // cudnn: cudnnConvolutionFwdAlgo_t; cublaslt: the algo id
-  int32_t math = 0;             // cudnn: cudnnMathType_t (the knob that goes with the algo)
-  std::string blob_hex;         // cublaslt: the cublasLtMatmulAlgo_t bytes, lowercase hex
+  // "cudnn" (a cuDNN convolution algorithm), "cublaslt", or "ridge" (one of Ridgeline's own
+  // kernel variants, e.g. kernels::DepthwiseKernel)
+  std::string library;
+  int32_t algo = -1;     // cudnn: cudnnConvolutionFwdAlgo_t; cublaslt: the algo id; ridge: variant
+  int32_t math = 0;      // cudnn: cudnnMathType_t (the knob that goes with the algo)
+  std::string blob_hex;  // cublaslt: the cublasLtMatmulAlgo_t bytes, lowercase hex
   int64_t workspace_bytes = 0;  // what the tactic needs
   double ms = 0;                // its median time when it was chosen
   int32_t candidates = 0;       // how many candidates were timed to choose it

@@ -114,20 +114,24 @@ Result<Tactic> Engine::Impl::ChooseTactic(
     const std::string& what, const std::string& key,
     const std::function<Result<std::vector<Tactic>>()>& candidates,
     const std::function<Status(const Tactic&)>& apply,
-    const std::function<Status(cudaStream_t)>& launch) {
+    const std::function<Status(cudaStream_t)>& launch,
+    const std::function<std::string(const Tactic&)>& name) {
   auto log = [&](const std::string& line) {
     if (options.build_log) options.build_log(what + " : " + line);
+  };
+  const auto describe = [&](const Tactic& t) {
+    return name ? t.Describe() + " (" + name(t) + ")" : t.Describe();
   };
   if (const Tactic* hit = cache->Find(key)) {
     const Tactic t = *hit;
     Status s = apply(t);
     if (s.ok()) {
       stats.tactic_layers_cached++;
-      log(t.Describe() + " " + Ms(t.ms) +
+      log(describe(t) + " " + Ms(t.ms) +
           (keys_timed.count(key) ? ", same as an earlier layer" : ", cached"));
       return t;
     }
-    log("cached " + t.Describe() + " is unusable here (" + s.message() + "); timing again");
+    log("cached " + describe(t) + " is unusable here (" + s.message() + "); timing again");
   }
   const auto t0 = std::chrono::steady_clock::now();
   RIDGE_ASSIGN_OR_RETURN(std::vector<Tactic> cands, candidates());
@@ -163,7 +167,7 @@ Result<Tactic> Engine::Impl::ChooseTactic(
     cublasLtMatmulAlgo_t algo{};
     if (FromHex(best.blob_hex, &algo, sizeof(algo))) knobs = " (" + LtKnobs(algo) + ")";
   }
-  log(best.Describe() + knobs + " " + Ms(best.ms) + " of " + std::to_string(timed) + " candidates");
+  log(describe(best) + knobs + " " + Ms(best.ms) + " of " + std::to_string(timed) + " candidates");
   return best;
 }
 

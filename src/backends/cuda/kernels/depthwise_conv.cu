@@ -1,6 +1,4 @@
 #include <algorithm>
-#include <cstdlib>
-#include <string_view>
 
 #include "backends/cuda/kernels/depthwise_conv.cuh"
 #include "backends/cuda/kernels/device_util.cuh"
@@ -14,8 +12,8 @@ using namespace dev;  // NOLINT
 // General path: one thread per output element, scalar loads. Kept for channel counts that are
 // not a multiple of the vector width and for unaligned pointers.
 template <typename T>
-__device__ __forceinline__ void DepthwiseBody(const T* __restrict__ x, const T* __restrict__ wt,
-                                              const T* __restrict__ bias, T* __restrict__ y,
+__device__ __forceinline__ void DepthwiseBody(const T* __restrict__ x, const float* __restrict__ wt,
+                                              const float* __restrict__ bias, T* __restrict__ y,
                                               const DepthwiseParams& p) {
   const int64_t total = p.n * p.oh * p.ow * p.c;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
@@ -40,7 +38,7 @@ __device__ __forceinline__ void DepthwiseBody(const T* __restrict__ x, const T* 
   }
 }
 
-__global__ void depthwise_conv_f16_nhwc_kernel(const __half* x, const __half* w, const __half* bias,
+__global__ void depthwise_conv_f16_nhwc_kernel(const __half* x, const float* w, const float* bias,
                                                __half* y, DepthwiseParams p) {
   DepthwiseBody(x, w, bias, y, p);
 }
@@ -48,6 +46,19 @@ __global__ void depthwise_conv_f16_nhwc_kernel(const __half* x, const __half* w,
 __global__ void depthwise_conv_f32_nhwc_kernel(const float* x, const float* w, const float* bias,
                                                float* y, DepthwiseParams p) {
   DepthwiseBody(x, w, bias, y, p);
+}
+
+// kN consecutive fp32 values (kN a multiple of 4, p 16-byte aligned).
+template <int kN>
+__device__ __forceinline__ void LoadFloats(const float* p, float* f) {
+#pragma unroll
+  for (int q = 0; q < kN / 4; ++q) {
+    const float4 v = __ldg(reinterpret_cast<const float4*>(p) + q);
+    f[4 * q] = v.x;
+    f[4 * q + 1] = v.y;
+    f[4 * q + 2] = v.z;
+    f[4 * q + 3] = v.w;
+  }
 }
 
 // Outputs along W per thread: the inputs of one kernel row loaded for them are shared by the
@@ -61,8 +72,8 @@ constexpr int kVecThreads = 128;
 // loads each tap directly (the L1 cache then provides the reuse). fp32 accumulation.
 template <typename T, int KW, int SW, int DW>
 __global__ void __launch_bounds__(kVecThreads)
-    depthwise_vec_kernel(const T* __restrict__ x, const T* __restrict__ wt,
-                         const T* __restrict__ bias, T* __restrict__ y, DepthwiseParams p) {
+    depthwise_vec_kernel(const T* __restrict__ x, const float* __restrict__ wt,
+                         const float* __restrict__ bias, T* __restrict__ y, DepthwiseParams p) {
   constexpr int kV = vec::Width<T>::kN;
   const int64_t groups = p.c / kV;
   const int64_t tiles = (p.ow + kTileW - 1) / kTileW;
@@ -79,7 +90,7 @@ __global__ void __launch_bounds__(kVecThreads)
     float acc[kTileW][kV];
     float b[kV];
     if (bias) {
-      vec::ToFloat(vec::Load16(bias + c0), bias, b);
+      LoadFloats<kV>(bias + c0, b);
     } else {
 #pragma unroll
       for (int v = 0; v < kV; ++v) b[v] = 0.f;
@@ -93,7 +104,7 @@ __global__ void __launch_bounds__(kVecThreads)
       const int64_t iy = oy * p.sh - p.ph + int64_t{ky} * p.dh;
       if (iy < 0 || iy >= p.h) continue;
       const T* xrow = x + (n * p.h + iy) * p.w * p.c + c0;
-      const T* wrow = wt + int64_t{ky} * kw * p.c + c0;
+      const float* wrow = wt + int64_t{ky} * kw * p.c + c0;
       if constexpr (KW > 0) {
         constexpr int kIn = (kTileW - 1) * SW + (KW - 1) * DW + 1;
         const int64_t ix0 = ox0 * SW - p.pw;
@@ -108,7 +119,7 @@ __global__ void __launch_bounds__(kVecThreads)
 #pragma unroll
         for (int kx = 0; kx < KW; ++kx) {
           float wf[kV];
-          vec::ToFloat(vec::Load16(wrow + int64_t{kx} * p.c), wt, wf);
+          LoadFloats<kV>(wrow + int64_t{kx} * p.c, wf);
 #pragma unroll
           for (int t = 0; t < kTileW; ++t) {
             const int j = t * SW + kx * DW;
@@ -122,7 +133,7 @@ __global__ void __launch_bounds__(kVecThreads)
       } else {
         for (int kx = 0; kx < kw; ++kx) {
           float wf[kV];
-          vec::ToFloat(vec::Load16(wrow + int64_t{kx} * p.c), wt, wf);
+          LoadFloats<kV>(wrow + int64_t{kx} * p.c, wf);
 #pragma unroll
           for (int t = 0; t < kTileW; ++t) {
             const int64_t ix = (ox0 + t) * p.sw - p.pw + int64_t{kx} * p.dw;
@@ -149,7 +160,7 @@ __global__ void __launch_bounds__(kVecThreads)
 }
 
 template <typename T>
-void LaunchVec(const T* x, const T* w, const T* bias, T* y, const DepthwiseParams& p,
+void LaunchVec(const T* x, const float* w, const float* bias, T* y, const DepthwiseParams& p,
                cudaStream_t s) {
   constexpr int kV = vec::Width<T>::kN;
   const int64_t total = p.n * p.oh * ((p.ow + kTileW - 1) / kTileW) * (p.c / kV);
@@ -172,46 +183,73 @@ void LaunchVec(const T* x, const T* w, const T* bias, T* y, const DepthwiseParam
 
 bool Empty(const DepthwiseParams& p) { return p.n <= 0 || p.oh <= 0 || p.ow <= 0 || p.c <= 0; }
 
-}  // namespace
-
-void LaunchDepthwiseConvNhwcGeneral(bool half, const void* x, const void* weights, const void* bias,
-                                    void* y, const DepthwiseParams& p, cudaStream_t s) {
-  if (Empty(p)) return;
+void LaunchGeneral(bool half, const void* x, const float* w, const float* bias, void* y,
+                   const DepthwiseParams& p, cudaStream_t s) {
   const unsigned blocks = Blocks(p.n * p.oh * p.ow * p.c);
   if (half)
-    depthwise_conv_f16_nhwc_kernel<<<blocks, 256, 0, s>>>(
-        static_cast<const __half*>(x), static_cast<const __half*>(weights),
-        static_cast<const __half*>(bias), static_cast<__half*>(y), p);
+    depthwise_conv_f16_nhwc_kernel<<<blocks, 256, 0, s>>>(static_cast<const __half*>(x), w, bias,
+                                                          static_cast<__half*>(y), p);
   else
-    depthwise_conv_f32_nhwc_kernel<<<blocks, 256, 0, s>>>(
-        static_cast<const float*>(x), static_cast<const float*>(weights),
-        static_cast<const float*>(bias), static_cast<float*>(y), p);
+    depthwise_conv_f32_nhwc_kernel<<<blocks, 256, 0, s>>>(static_cast<const float*>(x), w, bias,
+                                                          static_cast<float*>(y), p);
 }
 
-void LaunchDepthwiseConvNhwc(bool half, const void* x, const void* weights, const void* bias,
-                             void* y, const DepthwiseParams& p, cudaStream_t s) {
+bool IsTile(DepthwiseKernel k) {
+  return k == DepthwiseKernel::kTile1x4 || k == DepthwiseKernel::kTile2x4 ||
+         k == DepthwiseKernel::kTile4x4;
+}
+
+}  // namespace
+
+const char* DepthwiseKernelName(DepthwiseKernel k) {
+  switch (k) {
+    case DepthwiseKernel::kGeneral:
+      return "general";
+    case DepthwiseKernel::kVec16:
+      return "vec16";
+    case DepthwiseKernel::kTile1x4:
+      return "tile1x4";
+    case DepthwiseKernel::kTile2x4:
+      return "tile2x4";
+    case DepthwiseKernel::kTile4x4:
+      return "tile4x4";
+  }
+  return "unknown";
+}
+
+bool DepthwiseKernelFits(DepthwiseKernel k, bool half, const DepthwiseParams& p) {
+  if (p.kh <= 0 || p.kw <= 0) return false;
+  if (k == DepthwiseKernel::kGeneral) return true;
+  if (k == DepthwiseKernel::kVec16) return p.c % (half ? 8 : 4) == 0;
+  if (!IsTile(k)) return false;
+  const bool window = p.kh == p.kw && (p.kh == 3 || p.kh == 5 || p.kh == 7);
+  return window && p.sh == p.sw && (p.sh == 1 || p.sh == 2) && p.dh == 1 && p.dw == 1 &&
+         p.c % 2 == 0;
+}
+
+void LaunchDepthwiseConvNhwc(DepthwiseKernel k, bool half, const void* x, const float* weights,
+                             const float* bias, void* y, const DepthwiseParams& p, cudaStream_t s) {
   if (Empty(p)) return;
-  const int vw = half ? 8 : 4;
-  const bool vec_ok = p.c % vw == 0 && p.kh > 0 && p.kw > 0 && vec::Aligned16(x) &&
-                      vec::Aligned16(weights) && vec::Aligned16(bias) && vec::Aligned16(y);
-  // The fast kernel has 4 x vw fewer threads; with fewer than ~4 warps per SM of the H200
-  // (132 SMs) it leaves the GPU idle and the general kernel wins. Measured, mobilenet_v2 fp16:
-  // fast everywhere 0.354 ms at batch 1 (general 0.293) but 1.198 ms at batch 32 (general
-  // 3.02); a threshold of 1024 threads per SM sent batch 32's small late layers back to the
-  // general kernel (1.818 ms). This one keeps batch 32 fast and batch 1 mostly general.
-  // RIDGE_CUDA_DEPTHWISE_FAST=always lets tests drive the fast kernel with small shapes.
-  const int64_t fast_threads = p.n * p.oh * ((p.ow + 3) / 4) * (p.c / vw);
-  constexpr int64_t kMinFastThreads = int64_t{132} * 128;
-  const char* knob = std::getenv("RIDGE_CUDA_DEPTHWISE_FAST");
-  const bool always = knob != nullptr && std::string_view(knob) == "always";
-  if (!vec_ok || (fast_threads < kMinFastThreads && !always))
-    return LaunchDepthwiseConvNhwcGeneral(half, x, weights, bias, y, p, s);
-  if (half)
-    LaunchVec(static_cast<const __half*>(x), static_cast<const __half*>(weights),
-              static_cast<const __half*>(bias), static_cast<__half*>(y), p, s);
-  else
-    LaunchVec(static_cast<const float*>(x), static_cast<const float*>(weights),
-              static_cast<const float*>(bias), static_cast<float*>(y), p, s);
+  if (!DepthwiseKernelFits(k, half, p)) k = DepthwiseKernel::kGeneral;
+  if (IsTile(k)) {
+    // Two channels per access: 4-byte (fp16) or 8-byte (fp32) loads, 8-byte weight loads.
+    const uintptr_t mask = half ? 3u : 7u;
+    const auto low = [&](const void* q) { return reinterpret_cast<uintptr_t>(q) & mask; };
+    const auto low8 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) & 7u; };
+    if (low(x) == 0 && low(y) == 0 && low8(weights) == 0 && low8(bias) == 0 &&
+        LaunchDepthwiseTile(k, half, x, weights, bias, y, p, s))
+      return;
+    return LaunchGeneral(half, x, weights, bias, y, p, s);
+  }
+  if (k == DepthwiseKernel::kVec16 && vec::Aligned16(x) && vec::Aligned16(weights) &&
+      vec::Aligned16(bias) && vec::Aligned16(y)) {
+    if (half)
+      LaunchVec(static_cast<const __half*>(x), weights, bias, static_cast<__half*>(y), p, s);
+    else
+      LaunchVec(static_cast<const float*>(x), weights, bias, static_cast<float*>(y), p, s);
+    return;
+  }
+  LaunchGeneral(half, x, weights, bias, y, p, s);
 }
 
 }  // namespace ridge::cuda::kernels
