@@ -39,10 +39,10 @@ struct EngineOptions {
   // transpose, zeros after C, with zero filter channels to match: the same result on Tensor
   // Core kernels. Off: the plain C-channel transpose and convolution (for comparison).
   bool pad_input_channels = true;
-  // Depthwise convolutions: also time the tile kernels (kernels/depthwise_tile.cuh) among the
+  // Depthwise convolutions: also time the tile kernels (kernels/depthwise_tile.cu) among the
   // candidates. Off by default until they have run on a GPU: they were written in a session
-  // without one and are checked on the host only (cuda_depthwise_tile_host_test); the general
-  // and vec16 kernels, measured on the H200, are timed either way.
+  // without one and are checked on the host only (cuda_depthwise_host_test). The general and
+  // vec16 kernels, which have run on the H200 (with fp16 filters then), are timed either way.
   bool depthwise_tile_kernels = false;
   // Largest cuDNN workspace an algorithm may use.
   int64_t max_workspace_bytes = int64_t{256} << 20;

@@ -1,8 +1,8 @@
-// The depthwise tile kernels (depthwise_tile.cuh has the per-thread body and why it is fast):
-// one instance per window, stride and tile, grid-stride over the output blocks.
+// The depthwise tile kernels (depthwise_threads.cuh has the per-thread body and why it is
+// fast): one instance per window, stride and tile, grid-stride over the output blocks.
 #include <algorithm>
 
-#include "backends/cuda/kernels/depthwise_tile.cuh"
+#include "backends/cuda/kernels/depthwise_threads.cuh"
 
 namespace ridge::cuda::kernels {
 namespace {

@@ -8,13 +8,17 @@
 
 namespace ridge::cuda::kernels::dev {
 
-__device__ __forceinline__ float Load(const float* p, int64_t i) { return p[i]; }
-__device__ __forceinline__ float Load(const __half* p, int64_t i) { return __half2float(p[i]); }
-__device__ __forceinline__ void Store(float* p, int64_t i, float v) { p[i] = v; }
-__device__ __forceinline__ void Store(__half* p, int64_t i, float v) { p[i] = __float2half(v); }
+__host__ __device__ __forceinline__ float Load(const float* p, int64_t i) { return p[i]; }
+__host__ __device__ __forceinline__ float Load(const __half* p, int64_t i) {
+  return __half2float(p[i]);
+}
+__host__ __device__ __forceinline__ void Store(float* p, int64_t i, float v) { p[i] = v; }
+__host__ __device__ __forceinline__ void Store(__half* p, int64_t i, float v) {
+  p[i] = __float2half(v);
+}
 
 // Host and device: kernel bodies written as __host__ __device__ functions are also run on the
-// CPU by tests (depthwise_tile_host_test). The host takes expf where the GPU takes __expf.
+// CPU by tests (cuda_depthwise_host_test). The host takes expf where the GPU takes __expf.
 __host__ __device__ __forceinline__ float FastExp(float x) {
 #ifdef __CUDA_ARCH__
   return __expf(x);

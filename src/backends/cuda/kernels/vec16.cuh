@@ -6,6 +6,9 @@
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstring>
+
+#include "backends/cuda/kernels/host_device.cuh"
 
 namespace ridge::cuda::kernels::vec {
 
@@ -21,40 +24,43 @@ struct Width<float> {
 };
 
 template <typename T>
-__device__ __forceinline__ uint4 Load16(const T* p) {
-  return __ldg(reinterpret_cast<const uint4*>(p));
+__host__ __device__ __forceinline__ uint4 Load16(const T* p) {
+  return hd::ReadOnly(reinterpret_cast<const uint4*>(p));
 }
 template <typename T>
-__device__ __forceinline__ void Store16(T* p, uint4 v) {
+__host__ __device__ __forceinline__ void Store16(T* p, uint4 v) {
   *reinterpret_cast<uint4*>(p) = v;
 }
 
-__device__ __forceinline__ void ToFloat(uint4 u, const __half*, float* f) {
-  const __half2* h = reinterpret_cast<const __half2*>(&u);
-#pragma unroll
+// memcpy, not a pointer cast, moves the bits between the vector and its halves: the same
+// register moves on the GPU, and defined behaviour for the host compiler, which runs these in
+// tests (a cast broke them there under strict aliasing).
+__host__ __device__ __forceinline__ void ToFloat(uint4 u, const __half*, float* f) {
+  __half2 h[4];
+  memcpy(static_cast<void*>(h), &u, sizeof u);  // void*: __half2 is not trivially assignable
+  RIDGE_UNROLL
   for (int i = 0; i < 4; ++i) {
     const float2 p = __half22float2(h[i]);
     f[2 * i] = p.x;
     f[2 * i + 1] = p.y;
   }
 }
-__device__ __forceinline__ void ToFloat(uint4 u, const float*, float* f) {
-  f[0] = __uint_as_float(u.x);
-  f[1] = __uint_as_float(u.y);
-  f[2] = __uint_as_float(u.z);
-  f[3] = __uint_as_float(u.w);
+__host__ __device__ __forceinline__ void ToFloat(uint4 u, const float*, float* f) {
+  memcpy(f, &u, sizeof u);  // a bit cast: registers on the GPU
 }
 
-__device__ __forceinline__ uint4 FromFloat(const float* f, const __half*) {
-  uint4 u;
-  __half2* h = reinterpret_cast<__half2*>(&u);
-#pragma unroll
+__host__ __device__ __forceinline__ uint4 FromFloat(const float* f, const __half*) {
+  __half2 h[4];
+  RIDGE_UNROLL
   for (int i = 0; i < 4; ++i) h[i] = __floats2half2_rn(f[2 * i], f[2 * i + 1]);
+  uint4 u;
+  memcpy(&u, h, sizeof u);
   return u;
 }
-__device__ __forceinline__ uint4 FromFloat(const float* f, const float*) {
-  return make_uint4(__float_as_uint(f[0]), __float_as_uint(f[1]), __float_as_uint(f[2]),
-                    __float_as_uint(f[3]));
+__host__ __device__ __forceinline__ uint4 FromFloat(const float* f, const float*) {
+  uint4 u;
+  memcpy(&u, f, sizeof u);
+  return u;
 }
 
 // True when p is null or 16-byte aligned (null = optional operand absent).
