@@ -6,7 +6,8 @@
 Builds each model as scripts/export_zoo.py does (same seeds, calibrated BatchNorm), computes
 fp32 logits for N uniform [-1, 1) inputs (the distribution of runtime::RandomInputs, not its
 random stream), then emulates fp16 storage the way the CUDA engine stores values: BatchNorm
-folded into the convolution in fp32, weights rounded to fp16, the input and every layer's output
+folded into the convolution in fp32, weights rounded to fp16 (depthwise filters excepted: the
+engine's depthwise kernels read them in fp32), the input and every layer's output
 rounded to fp16, arithmetic in fp32 (fp32 accumulation). Prints top-1 agreement with fp32, the
 max error relative to the output scale, and the fp32 top-1/top-2 margins of the inputs that
 flipped. It tells whether a GPU disagreement is what fp16 storage alone does to this model
@@ -51,6 +52,12 @@ def main() -> int:
     parser.add_argument("models", nargs="+")
     parser.add_argument("--seed", type=int, default=99)
     parser.add_argument("--n", type=int, default=100, help="inputs (default 100)")
+    parser.add_argument(
+        "--fp16-depthwise-weights",
+        action="store_true",
+        help="round depthwise filters and biases to fp16 too (the CUDA engine keeps them fp32 "
+        "since its depthwise kernels read fp32 parameters; earlier engines rounded them)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     for name in args.models:
@@ -68,8 +75,13 @@ def main() -> int:
             left = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
             if left:
                 print(f"{name}: {left} BatchNorm layers not folded", file=sys.stderr)
-            for p in model.parameters():
-                p.copy_(to_fp16(p))
+            for m in model.modules():
+                conv = isinstance(m, torch.nn.Conv2d)
+                depthwise = conv and m.groups > 1 and m.groups == m.in_channels
+                if depthwise and not args.fp16_depthwise_weights:
+                    continue  # the engine's depthwise kernels read fp32 filters and bias
+                for p in m.parameters(recurse=False):
+                    p.copy_(to_fp16(p))
             for m in model.modules():
                 if not list(m.children()) and not isinstance(m, torch.nn.Identity):
                     m.register_forward_hook(lambda mod, inp, out: to_fp16(out))
