@@ -123,6 +123,15 @@ std::string Name(const Case& t) {
          std::to_string(t.dil);
 }
 
+// check(case, seed) on every case, seeds counting up from `seed`.
+template <size_t N, typename F>
+void ForEachCase(const Case (&cases)[N], uint32_t seed, F check) {
+  for (const Case& t : cases) {
+    SCOPED_TRACE(Name(t));
+    check(t, seed++);
+  }
+}
+
 // --- general -----------------------------------------------------------------------------
 
 template <typename T>
@@ -141,21 +150,9 @@ const Case kGeneralCases[] = {
     {2, 8, 9, 10, 7, 2},
 };
 
-TEST(DepthwiseHost, GeneralFp32) {
-  uint32_t seed = 100;
-  for (const Case& t : kGeneralCases) {
-    SCOPED_TRACE(Name(t));
-    CheckGeneral<float>(t, seed++);
-  }
-}
+TEST(DepthwiseHost, GeneralFp32) { ForEachCase(kGeneralCases, 100, CheckGeneral<float>); }
 
-TEST(DepthwiseHost, GeneralFp16) {
-  uint32_t seed = 200;
-  for (const Case& t : kGeneralCases) {
-    SCOPED_TRACE(Name(t));
-    CheckGeneral<__half>(t, seed++);
-  }
-}
+TEST(DepthwiseHost, GeneralFp16) { ForEachCase(kGeneralCases, 200, CheckGeneral<__half>); }
 
 // --- vec16 ---------------------------------------------------------------------------------
 
@@ -195,21 +192,9 @@ const Case kVecCases[] = {
     {2, 3, 3, 16, 7, 1},         // image smaller than the window
 };
 
-TEST(DepthwiseHost, Vec16Fp32) {
-  uint32_t seed = 300;
-  for (const Case& t : kVecCases) {
-    SCOPED_TRACE(Name(t));
-    CheckVec<float>(t, seed++);
-  }
-}
+TEST(DepthwiseHost, Vec16Fp32) { ForEachCase(kVecCases, 300, CheckVec<float>); }
 
-TEST(DepthwiseHost, Vec16Fp16) {
-  uint32_t seed = 400;
-  for (const Case& t : kVecCases) {
-    SCOPED_TRACE(Name(t));
-    CheckVec<__half>(t, seed++);
-  }
-}
+TEST(DepthwiseHost, Vec16Fp16) { ForEachCase(kVecCases, 400, CheckVec<__half>); }
 
 // --- tiles ---------------------------------------------------------------------------------
 
@@ -246,21 +231,12 @@ const Case kTileCases[] = {
     {3, 5, 17, 12, 3, 1},  // several images
 };
 
-template <typename T, int TH, int TW>
-void CheckAllTiles() {
-  uint32_t seed = 1;
-  for (const Case& t : kTileCases) {
-    SCOPED_TRACE(Name(t));
-    CheckTile<T, TH, TW>(t, seed++);
-  }
-}
-
-TEST(DepthwiseHost, Tile1x4Fp32) { CheckAllTiles<float, 1, 4>(); }
-TEST(DepthwiseHost, Tile2x4Fp32) { CheckAllTiles<float, 2, 4>(); }
-TEST(DepthwiseHost, Tile4x4Fp32) { CheckAllTiles<float, 4, 4>(); }
-TEST(DepthwiseHost, Tile1x4Fp16) { CheckAllTiles<__half, 1, 4>(); }
-TEST(DepthwiseHost, Tile2x4Fp16) { CheckAllTiles<__half, 2, 4>(); }
-TEST(DepthwiseHost, Tile4x4Fp16) { CheckAllTiles<__half, 4, 4>(); }
+TEST(DepthwiseHost, Tile1x4Fp32) { ForEachCase(kTileCases, 1, CheckTile<float, 1, 4>); }
+TEST(DepthwiseHost, Tile2x4Fp32) { ForEachCase(kTileCases, 1, CheckTile<float, 2, 4>); }
+TEST(DepthwiseHost, Tile4x4Fp32) { ForEachCase(kTileCases, 1, CheckTile<float, 4, 4>); }
+TEST(DepthwiseHost, Tile1x4Fp16) { ForEachCase(kTileCases, 1, CheckTile<__half, 1, 4>); }
+TEST(DepthwiseHost, Tile2x4Fp16) { ForEachCase(kTileCases, 1, CheckTile<__half, 2, 4>); }
+TEST(DepthwiseHost, Tile4x4Fp16) { ForEachCase(kTileCases, 1, CheckTile<__half, 4, 4>); }
 
 // The fit rules the engine's tactic list follows: tiles only for square 3/5/7 windows, equal
 // strides 1 or 2, no dilation and even C; the general kernel fits everything.
