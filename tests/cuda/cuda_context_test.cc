@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "backends/cuda/engine.h"
+#include "gpu_skip.h"
 #include "runtime/session.h"
 
 namespace ridge::cuda {
@@ -26,8 +27,7 @@ double RelError(const Tensor& a, const Tensor& b) {
 class CudaContext : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string why;
-    if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << ")";
+    SKIP_WITHOUT_GPU();
     const std::string path = std::string(RIDGE_MODEL_DIR) + "/resnet18.onnx";
     if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent (scripts/export_zoo.py)";
     runtime::SessionOptions so;

@@ -10,14 +10,9 @@
 #include <vector>
 
 #include "backends/cuda/engine.h"
+#include "gpu_skip.h"
 #include "ir/graph.h"
 #include "ops/shape_inference.h"
-
-#define SKIP_WITHOUT_GPU()                                                        \
-  do {                                                                            \
-    std::string why;                                                              \
-    if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << ")"; \
-  } while (0)
 
 namespace ridge::cuda {
 

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "backends/cuda/engine.h"
+#include "gpu_skip.h"
 #include "ops/nn_test_util.h"
 #include "ops/shape_inference.h"
 
@@ -24,8 +25,7 @@ Tensor RandTensor(std::vector<int64_t> dims, uint32_t seed) {
 // Runs op on the GPU (activations given, constants baked in) and on the reference kernel.
 void Check(const std::string& op, std::vector<Tensor> acts, std::vector<Tensor> consts, Attrs attrs,
            Precision precision, double atol, double rtol, int pointwise = 0) {
-  std::string why;
-  if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped";
+  SKIP_WITHOUT_GPU();
   std::vector<Input> ins;
   std::vector<std::optional<Tensor>> ref_ins;
   for (auto& t : acts) {
@@ -234,8 +234,7 @@ TEST_P(CudaKernel, LayerNormalizationRowsFastAndFallback) {
 
 TEST_P(CudaKernel, ConvWithReluFused) {
   // Conv -> Relu, only the Relu output visible: the engine fuses both into one cuDNN call.
-  std::string why;
-  if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped";
+  SKIP_WITHOUT_GPU();
   const Tensor x = RandTensor({2, 6, 9, 9}, 26), w = RandTensor({10, 6, 3, 3}, 24),
                b = RandTensor({10}, 25);
   ir::Graph g;
@@ -370,8 +369,7 @@ TEST_P(CudaKernel, GlobalAveragePoolVectorAndScalar) {
 void CheckChannelsLast(const std::string& op, const std::vector<Tensor>& acts,
                        const std::vector<Tensor>& consts, const Attrs& attrs, size_t num_outputs,
                        const P& prm) {
-  std::string why;
-  if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped";
+  SKIP_WITHOUT_GPU();
   ir::Graph g;
   g.opset_version = 17;
   ir::Node node;

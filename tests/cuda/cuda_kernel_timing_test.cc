@@ -20,18 +20,12 @@
 #include "backends/cuda/kernels/pool.cuh"
 #include "backends/cuda/kernels/strided_copy.cuh"
 #include "core/tensor.h"
+#include "gpu_skip.h"
 #include "ops/nn_test_util.h"
 #include "strided_copy_test_util.h"
 
 namespace ridge::cuda {
 namespace {
-
-#define SKIP_WITHOUT_GPU()                                                \
-  do {                                                                    \
-    std::string why;                                                      \
-    if (!DeviceAvailable(&why))                                           \
-      GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped"; \
-  } while (0)
 
 #define ASSERT_CUDA(expr)                                                  \
   do {                                                                     \

@@ -13,17 +13,11 @@
 #include "backends/cuda/engine.h"
 #include "backends/cuda/probe.h"
 #include "backends/cuda/profile_join.h"
+#include "gpu_skip.h"
 #include "runtime/session.h"
 
 namespace ridge::cuda {
 namespace {
-
-#define SKIP_WITHOUT_GPU()                                                \
-  do {                                                                    \
-    std::string why;                                                      \
-    if (!DeviceAvailable(&why))                                           \
-      GTEST_SKIP() << "no CUDA device (" << why << "): GPU test skipped"; \
-  } while (0)
 
 TEST(Probe, QuickProbeIsSane) {
   SKIP_WITHOUT_GPU();

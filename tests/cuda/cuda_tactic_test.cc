@@ -9,16 +9,11 @@
 #include <filesystem>
 
 #include "backends/cuda/engine.h"
+#include "gpu_skip.h"
 #include "runtime/session.h"
 
 namespace ridge::cuda {
 namespace {
-
-#define SKIP_WITHOUT_GPU()                                                        \
-  do {                                                                            \
-    std::string why;                                                              \
-    if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << ")"; \
-  } while (0)
 
 struct Model {
   std::unique_ptr<runtime::CpuSession> session;

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "backends/cuda/engine.h"
+#include "gpu_skip.h"
 #include "runtime/session.h"
 
 namespace ridge {
@@ -28,8 +29,7 @@ class CudaZoo : public ::testing::TestWithParam<Case> {};
 
 TEST_P(CudaZoo, MatchesCpu) {
   const Case c = GetParam();
-  std::string why;
-  if (!cuda::DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << ")";
+  SKIP_WITHOUT_GPU();
   const std::string path = std::string(RIDGE_MODEL_DIR) + "/" + c.model + ".onnx";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent (scripts/export_zoo.py)";
   runtime::SessionOptions so;
@@ -107,8 +107,7 @@ class CudaZooFp16 : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(CudaZooFp16, Fp16Top1Agreement) {
   const std::string model = GetParam();
-  std::string why;
-  if (!cuda::DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << ")";
+  SKIP_WITHOUT_GPU();
   const std::string path = std::string(RIDGE_MODEL_DIR) + "/" + model + ".onnx";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " absent (scripts/export_zoo.py)";
   constexpr int64_t kBatch = 20;

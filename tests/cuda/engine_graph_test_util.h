@@ -12,6 +12,7 @@
 #include "../analysis/graph_builder.h"
 #include "backends/cpu/executor.h"
 #include "backends/cuda/engine.h"
+#include "gpu_skip.h"
 
 namespace ridge::cuda::graph_test {
 
@@ -100,11 +101,5 @@ inline std::map<std::string, int32_t> RunAndCompare(ChainBuilder& b, EngineOptio
   }
   return (*engine)->stats().step_kinds;
 }
-
-#define SKIP_WITHOUT_GPU()                                                        \
-  do {                                                                            \
-    std::string why;                                                              \
-    if (!DeviceAvailable(&why)) GTEST_SKIP() << "no CUDA device (" << why << ")"; \
-  } while (0)
 
 }  // namespace ridge::cuda::graph_test
