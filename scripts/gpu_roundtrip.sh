@@ -118,13 +118,14 @@ if has kernels; then
   # Own-kernel changes: their tests and timings, the zoo against the CPU, the models they speed up.
   $B/cuda_kernel_test --gtest_brief=1 2>&1 | grep -E "timing|FAILED|Failure|PASSED|Expected|Which" | head -40
   timeout 240 $B/cuda_zoo_test --gtest_brief=1 2>&1 | grep -E "FAILED|Failure|PASSED|top-1|Which" | head -30
-  # The depthwise tile kernels against the general/vec16 pair (A/B in this call), and which
-  # kernel each depthwise layer chose.
+  # The kernels that are off by default until measured, A/B in this call: the depthwise tile
+  # kernels, then also cuBLASLt's GELU epilogue; and which kernel each depthwise layer chose.
   for m in mobilenet_v2 efficientnet_b0 convnext_tiny; do
     for b in 1 32; do
-      for tiles in "" --depthwise-tiles; do
-        $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch $b --runs 300 --warmup 50 $tiles \
-          2>&1 | tail -1 | sed "s/$/ ${tiles:-(no tiles)}/"
+      for opt in "" --depthwise-tiles "--depthwise-tiles --gemm-gelu-epilogue"; do
+        [[ $m != convnext_tiny && $opt == *gelu* ]] && continue  # no GELU after a GEMM there
+        $B/ridge_gpu_bench models/$m.onnx --precision fp16 --batch $b --runs 300 --warmup 50 $opt \
+          2>&1 | tail -1 | sed "s/$/ ${opt:-(default)}/"
       done
     done
   done

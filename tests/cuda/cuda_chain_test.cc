@@ -106,6 +106,41 @@ TEST_P(CudaChain, IntermediateGraphOutputSplitsChain) {
   EXPECT_EQ(Chains(b, GetParam()), 2);
 }
 
+// ConvNeXt's MLP head: MatMul, bias Add, GELU as exported. With gemm_gelu_epilogue (fp16) the
+// GELU runs in cuBLASLt's epilogue (tanh form, within fp16 tolerance of the erf form): no chain
+// step is left; without it, or in fp32, the GELU is a chain after the GEMM.
+void MatMulBiasGelu(Precision precision, bool epilogue, int expect_chains) {
+  ChainBuilder b;
+  const Dims in{2, 7, 24}, out{2, 7, 40};
+  ir::ValueId x = b.Input("x", in);
+  ir::ValueId y = b.Node("MatMul", {x, b.Const("w", {24, 40}, -0.3f, 0.3f)}, out);
+  y = b.Node("Add", {y, b.Const("bias", {40})}, out);
+  ir::ValueId t = b.Node("Div", {y, b.Scalar("sqrt2", 1.4142135f)}, out);
+  t = b.Node("Erf", {t}, out);
+  t = b.Node("Add", {b.Scalar("one", 1.f), t}, out);
+  t = b.Node("Mul", {t, y}, out);
+  t = b.Node("Mul", {t, b.Scalar("half", 0.5f)}, out);
+  b.Output(t);
+  EngineOptions eo;
+  eo.precision = precision;
+  eo.gemm_gelu_epilogue = epilogue;
+  const double tol = precision == Precision::kFp16 ? 2e-2 : 1e-4;
+  auto kinds = graph_test::RunAndCompare(b, eo, tol, tol);
+  EXPECT_EQ(kinds["gemm_lt"], 1);
+  EXPECT_EQ(kinds["pointwise_chain"], expect_chains);
+}
+
+TEST(CudaGemmGelu, EpilogueFusesGeluInFp16) {
+  SKIP_WITHOUT_GPU();
+  MatMulBiasGelu(Precision::kFp16, true, 0);
+}
+
+TEST(CudaGemmGelu, ChainWithoutTheOptionOrInFp32) {
+  SKIP_WITHOUT_GPU();
+  MatMulBiasGelu(Precision::kFp16, false, 1);
+  MatMulBiasGelu(Precision::kFp32, true, 1);
+}
+
 // The chain kernel called directly on ConvNeXt's largest GELU ([32,56,56,384] fp16): the 5-op
 // GELU chain against the single GeluErf activation (same values), and 1-op chains, with
 // [timing] lines in ms and GB/s.

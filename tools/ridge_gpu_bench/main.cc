@@ -74,10 +74,13 @@ int main(int argc, char** argv) {
   bool no_pad = false;
   app.add_flag("--no-pad-channels", no_pad,
                "keep 3-channel image inputs unpadded (EngineOptions::pad_input_channels off)");
-  bool tiles = false, build_log = false;
+  bool tiles = false, build_log = false, gelu_epilogue = false;
   app.add_flag("--depthwise-tiles", tiles,
                "also time the depthwise tile kernels at build "
                "(EngineOptions::depthwise_tile_kernels)");
+  app.add_flag(
+      "--gemm-gelu-epilogue", gelu_epilogue,
+      "fp16: GELU after a GEMM in cuBLASLt's epilogue (EngineOptions::gemm_gelu_epilogue)");
   app.add_flag("--build-log", build_log,
                "print each layer's tactic choice (kernel or algorithm, time, candidates)");
   int contexts = 1;
@@ -100,6 +103,7 @@ int main(int argc, char** argv) {
   options.precision = precision == "fp16" ? ridge::Precision::kFp16 : ridge::Precision::kFp32;
   options.pad_input_channels = !no_pad;
   options.depthwise_tile_kernels = tiles;
+  options.gemm_gelu_epilogue = gelu_epilogue;
   if (build_log)
     options.build_log = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   auto engine = ridge::cuda::Engine::Build(*graph, options);

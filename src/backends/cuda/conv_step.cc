@@ -308,7 +308,8 @@ Status Engine::Impl::BuildConv(ir::NodeId id) {
   if (pointwise) {
     RIDGE_ASSIGN_OR_RETURN(
         st->lt, MakeLtGemm(NumElements(x.dims) / cin, k, cin, /*trans_w=*/true,
-                           has_bias ? Ptr(b_buf) : nullptr, cudnn_relu, 1.f, zb >= 0 ? 1.f : 0.f));
+                           has_bias ? Ptr(b_buf) : nullptr,
+                           cudnn_relu ? LtAct::kRelu : LtAct::kNone, 1.f, zb >= 0 ? 1.f : 0.f));
   }
   // The layer signature: everything that changes which tactic is valid or fastest.
   TacticKey key("conv");

@@ -44,6 +44,12 @@ struct EngineOptions {
   // without one and are checked on the host only (cuda_depthwise_host_test). The general and
   // vec16 kernels, which have run on the H200 (with fp16 filters then), are timed either way.
   bool depthwise_tile_kernels = false;
+  // fp16: a GEMM (Gemm / MatMul, bias fused) followed by GELU applies it in cuBLASLt's epilogue
+  // (CUBLASLT_EPILOGUE_GELU_BIAS) instead of a separate pass that reads and writes the GEMM's
+  // output again (ConvNeXt's 4C-wide MLP). cuBLASLt's GELU is the tanh form: for the erf form
+  // PyTorch exports, it differs by at most 4.7e-4 (at |x| = 2.7, a quarter of an fp16 ulp
+  // there). Off by default until measured on a GPU (written in a session without one).
+  bool gemm_gelu_epilogue = false;
   // Largest cuDNN workspace an algorithm may use.
   int64_t max_workspace_bytes = int64_t{256} << 20;
   // Tactic selection: at most this many candidates per conv / GEMM (the top of cuDNN's and

@@ -50,8 +50,12 @@ struct Step {
   std::vector<std::string> nodes = {};
 };
 
-// A cuBLASLt GEMM, row-major Y[M,N] = alpha * A[M,K] * W + beta * C (+ bias, ReLU epilogue),
-// W stored [N,K] (trans_w) or [K,N].
+// The activation a cuBLASLt epilogue applies after the bias: ReLU, or GELU in its tanh form
+// (CUBLASLT_EPILOGUE_GELU*; see EngineOptions::gemm_gelu_epilogue).
+enum class LtAct { kNone, kRelu, kGeluTanh };
+
+// A cuBLASLt GEMM, row-major Y[M,N] = alpha * A[M,K] * W + beta * C (+ bias, activation
+// epilogue), W stored [N,K] (trans_w) or [K,N].
 struct LtGemm {
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
@@ -139,7 +143,7 @@ struct Engine::Impl {
 
   // --- per-op builders (return Unsupported when this engine cannot run the node) ---------
   Result<std::shared_ptr<LtGemm>> MakeLtGemm(int64_t m, int64_t n, int64_t k, bool trans_w,
-                                             void* bias, bool relu, float alpha, float beta);
+                                             void* bias, LtAct act, float alpha, float beta);
   cublasStatus_t LaunchLt(const LtGemm& g, const void* w, const void* a, const void* c, void* y,
                           cudaStream_t s) const;
   // Mean milliseconds of `launch` over a few runs on the engine's stream (build-time choices).

@@ -1,12 +1,16 @@
 // Gemm and MatMul with a constant 2-D right-hand side on cuBLASLt. Row-major Y[M,N] = A[M,K] *
 // B[K,N] is computed as the column-major product Y^T = B^T * A^T, so no data is transposed.
 // Bias (Gemm's C, or a following Add of a constant [N] vector) and a following Relu run in
-// cuBLASLt's epilogue. fp32 uses CUBLAS_COMPUTE_32F (no TF32); fp16 accumulates in fp32.
-// The algo: the fastest of cuBLASLt's top heuristic candidates, timed at build (tactics.cc).
+// cuBLASLt's epilogue; so does a following GELU in fp16 when EngineOptions::gemm_gelu_epilogue
+// is on (cuBLASLt's GELU is the tanh form). fp32 uses CUBLAS_COMPUTE_32F (no TF32); fp16
+// accumulates in fp32. The algo: the fastest of cuBLASLt's top heuristic candidates, timed at build
+// (tactics.cc).
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "backends/cuda/engine_impl.h"
+#include "backends/cuda/pointwise_ops.h"
 
 namespace ridge::cuda {
 LtGemm::~LtGemm() {
@@ -17,7 +21,7 @@ LtGemm::~LtGemm() {
 }
 
 Result<std::shared_ptr<LtGemm>> Engine::Impl::MakeLtGemm(int64_t m, int64_t n, int64_t k,
-                                                         bool trans_w, void* bias, bool relu,
+                                                         bool trans_w, void* bias, LtAct act,
                                                          float alpha, float beta) {
   auto st = std::make_shared<LtGemm>();
   st->alpha = alpha;
@@ -29,8 +33,9 @@ Result<std::shared_ptr<LtGemm>> Engine::Impl::MakeLtGemm(int64_t m, int64_t n, i
       cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_TRANSA, &op_w, sizeof(op_w)));
   RIDGE_CUBLAS(
       cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof(op_n)));
-  cublasLtEpilogue_t epi = bias ? (relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
-                                : (relu ? CUBLASLT_EPILOGUE_RELU : CUBLASLT_EPILOGUE_DEFAULT);
+  cublasLtEpilogue_t epi = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+  if (act == LtAct::kRelu) epi = bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU;
+  if (act == LtAct::kGeluTanh) epi = bias ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_GELU;
   RIDGE_CUBLAS(
       cublasLtMatmulDescSetAttribute(st->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)));
   if (bias) {
@@ -108,12 +113,19 @@ Status Engine::Impl::BuildGemm(ir::NodeId id) {
       }
     }
   }
-  bool relu = false;
+  LtAct act = LtAct::kNone;
   if (ir::NodeId c = SoleConsumer(y_val); c != ir::kNoNode && g.node(c).op_type == "Relu") {
-    relu = true;
+    act = LtAct::kRelu;
     fused[c] = true;
     stats.fused_nodes++;
     y_val = g.node(c).outputs[0];
+  } else if (half && options.gemm_gelu_epilogue) {
+    if (std::optional<GeluMatch> gelu = MatchGelu(g, y_val)) {
+      act = LtAct::kGeluTanh;
+      for (ir::NodeId c : gelu->nodes) fused[c] = true;
+      stats.fused_nodes += static_cast<int32_t>(gelu->nodes.size());
+      y_val = gelu->out;
+    }
   }
   Ref y = Define(y_val, false);
   if (NumElements(y.dims) != m * n) return Status(StatusCode::kInternal, "Gemm output size");
@@ -128,7 +140,7 @@ Status Engine::Impl::BuildGemm(ir::NodeId id) {
   }
 
   RIDGE_ASSIGN_OR_RETURN(
-      auto st, MakeLtGemm(m, n, k, trans_b, b_buf >= 0 ? Ptr(b_buf) : nullptr, relu, alpha, 0.f));
+      auto st, MakeLtGemm(m, n, k, trans_b, b_buf >= 0 ? Ptr(b_buf) : nullptr, act, alpha, 0.f));
   Impl* self = this;
   const int32_t ab = a.buf, yb = y.buf;
   auto run = [self, st, ab, yb, w_buf](cudaStream_t s) {
@@ -142,7 +154,8 @@ Status Engine::Impl::BuildGemm(ir::NodeId id) {
                               .Add("mnk", std::vector<int64_t>{m, n, k})
                               .Add("trans_w", trans_b ? 1 : 0)
                               .Add("bias", b_buf >= 0 ? 1 : 0)
-                              .Add("relu", relu ? 1 : 0)
+                              .Add("relu", act == LtAct::kRelu ? 1 : 0)
+                              .Add("gelu", act == LtAct::kGeluTanh ? 1 : 0)
                               .Add("alpha", alpha_text)
                               .Add("lt_ws", lt_workspace_bytes)
                               .str();

@@ -17,6 +17,10 @@ bool UnaryAct(const ir::Graph& g, const ir::Node& n, ActParams* p) {
       {"Sqrt", Act::kSqrt},    {"Reciprocal", Act::kReciprocal},
       {"Abs", Act::kAbs},      {"Identity", Act::kNone},
       {"Dropout", Act::kNone}};
+  if (n.op_type == "Gelu" && n.GetString("approximate", "none") == "tanh") {
+    p->act = Act::kGeluTanh;
+    return true;
+  }
   for (const auto& [name, act] : kMap) {
     if (n.op_type == name) {
       p->act = act;
@@ -76,6 +80,69 @@ std::vector<int64_t> LogicalStrides(const Ref& r, const std::vector<int64_t>& ou
     st[o] = (r.dims[i] == 1 && out[o] != 1) ? 0 : own[i];
   }
   return st;
+}
+
+namespace {
+
+// The single node reading v, when v is not a graph output either.
+ir::NodeId OnlyReader(const ir::Graph& g, ir::ValueId v) {
+  const ir::Value& val = g.value(v);
+  if (val.is_graph_output || val.consumers.size() != 1) return ir::kNoNode;
+  return val.consumers[0];
+}
+
+// n is `op` with inputs {a, scalar constant ~ value} in either order (or only that order when
+// !commutes); the constant must be a one-element float tensor within 1e-6 relative of value.
+bool IsScalarBinary(const ir::Graph& g, const ir::Node& n, const char* op, ir::ValueId a,
+                    float value, bool commutes) {
+  if (n.op_type != op || n.inputs.size() != 2 || !n.domain.empty()) return false;
+  for (int i = 0; i < (commutes ? 2 : 1); ++i) {
+    const ir::ValueId x = n.inputs[static_cast<size_t>(i)],
+                      c = n.inputs[static_cast<size_t>(1 - i)];
+    const auto& t = g.value(c).constant;
+    if (x != a || !t || t->num_elements() != 1) continue;
+    if (t->dtype() != DType::kFloat32 && t->dtype() != DType::kFloat16) continue;
+    const double v = t->GetAsDouble(0);
+    if (std::abs(v - value) <= 1e-6 * std::abs(value)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<GeluMatch> MatchGelu(const ir::Graph& g, ir::ValueId y) {
+  const ir::Value& yv = g.value(y);
+  if (yv.is_graph_output) return std::nullopt;
+  if (yv.consumers.size() == 1) {
+    const ir::Node& n = g.node(yv.consumers[0]);
+    if (n.op_type != "Gelu" || !n.domain.empty() || n.outputs.empty()) return std::nullopt;
+    const std::string approx = n.GetString("approximate", "none");
+    if (approx != "none" && approx != "tanh") return std::nullopt;
+    return GeluMatch{n.outputs[0], {yv.consumers[0]}, approx == "tanh"};
+  }
+  if (yv.consumers.size() != 2) return std::nullopt;
+  // The erf form: y feeds the Div and the Mul by y.
+  ir::NodeId div = yv.consumers[0], mul_y = yv.consumers[1];
+  if (g.node(div).op_type != "Div") std::swap(div, mul_y);
+  if (!IsScalarBinary(g, g.node(div), "Div", y, 1.41421356f, /*commutes=*/false))
+    return std::nullopt;
+  const ir::NodeId erf = OnlyReader(g, g.node(div).outputs[0]);
+  if (erf == ir::kNoNode || g.node(erf).op_type != "Erf") return std::nullopt;
+  const ir::NodeId add = OnlyReader(g, g.node(erf).outputs[0]);
+  if (add == ir::kNoNode ||
+      !IsScalarBinary(g, g.node(add), "Add", g.node(erf).outputs[0], 1.f, /*commutes=*/true))
+    return std::nullopt;
+  const ir::Node& m = g.node(mul_y);
+  const ir::ValueId one_plus = g.node(add).outputs[0];
+  if (OnlyReader(g, one_plus) != mul_y || m.op_type != "Mul" || m.inputs.size() != 2 ||
+      !((m.inputs[0] == y && m.inputs[1] == one_plus) ||
+        (m.inputs[1] == y && m.inputs[0] == one_plus)))
+    return std::nullopt;
+  const ir::NodeId half = OnlyReader(g, m.outputs[0]);
+  if (half == ir::kNoNode ||
+      !IsScalarBinary(g, g.node(half), "Mul", m.outputs[0], 0.5f, /*commutes=*/true))
+    return std::nullopt;
+  return GeluMatch{g.node(half).outputs[0], {div, erf, add, mul_y, half}, false};
 }
 
 }  // namespace ridge::cuda

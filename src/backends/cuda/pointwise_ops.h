@@ -2,6 +2,7 @@
 // (op_steps.cc: single ops; pointwise_chain_step.cc: fused chains).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,5 +19,15 @@ bool BinaryOp(const std::string& op, kernels::BinOp* b);
 // Element strides of `r` against logical output dims `out` (right-aligned broadcasting;
 // stride 0 along broadcast dims), in logical order.
 std::vector<int64_t> LogicalStrides(const Ref& r, const std::vector<int64_t>& out);
+
+// GELU applied to y and nothing else reading y or the steps in between: one Gelu node (opset
+// 20), or the erf form PyTorch exports, y / sqrt(2) -> Erf -> + 1 -> * y -> * 0.5 (operands of
+// Add and Mul in either order). The nodes it covers and the value that holds GELU(y).
+struct GeluMatch {
+  ir::ValueId out = ir::kNoValue;
+  std::vector<ir::NodeId> nodes;
+  bool tanh = false;  // Gelu approximate="tanh"
+};
+std::optional<GeluMatch> MatchGelu(const ir::Graph& g, ir::ValueId y);
 
 }  // namespace ridge::cuda

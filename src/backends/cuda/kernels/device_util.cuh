@@ -61,6 +61,8 @@ __host__ __device__ __forceinline__ float Apply(ActParams p, float x) {
       return 1.f / x;
     case Act::kAbs:
       return fabsf(x);
+    case Act::kGeluTanh:
+      return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
   }
   return x;
 }

@@ -26,6 +26,7 @@ enum class Act : int32_t {
   kSqrt,
   kReciprocal,
   kAbs,
+  kGeluTanh,  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): Gelu approximate="tanh"
 };
 // a, b: Clip min/max, HardSigmoid alpha/beta, LeakyRelu alpha.
 struct ActParams {
