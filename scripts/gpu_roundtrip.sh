@@ -116,8 +116,12 @@ if { has bench || has all; }; then
 fi
 if has kernels; then
   # Own-kernel changes: their tests and timings, the zoo against the CPU, the models they speed up.
-  $B/cuda_kernel_test --gtest_brief=1 2>&1 | grep -E "timing|FAILED|Failure|PASSED|Expected|Which" | head -40
-  timeout 240 $B/cuda_zoo_test --gtest_brief=1 2>&1 | grep -E "FAILED|Failure|PASSED|top-1|Which" | head -30
+  $B/cuda_kernel_test --gtest_brief=1 2>&1 | grep -E "timing|FAILED|Failure|PASSED|Expected|Which" | head -60
+  $B/cuda_chain_test --gtest_brief=1 2>&1 | grep -E "FAILED|Failure|PASSED|Expected|Which" | head -20
+  # The depthwise and ConvNeXt models, default and optional kernels (`*_optional_kernels`).
+  timeout 240 $B/cuda_zoo_test --gtest_brief=1 \
+    --gtest_filter='*mobilenet*:*efficientnet*:*convnext*' 2>&1 |
+    grep -E "FAILED|Failure|PASSED|top-1|Which" | head -40
   # The kernels that are off by default until measured, A/B in this call: the depthwise tile
   # kernels, then also cuBLASLt's GELU epilogue; and which kernel each depthwise layer chose.
   for m in mobilenet_v2 efficientnet_b0 convnext_tiny; do
