@@ -182,7 +182,7 @@ if has memcheck; then
     # The zoo test's 100-input top-1 runs repeat the same kernels 100 times per model.
     [[ $t == cuda_zoo_test ]] && filter=${MEMCHECK_ZOO_FILTER:-*-*Top1*}
     echo "### memcheck $t ($filter)"
-    timeout ${MEMCHECK_CAP:-120} compute-sanitizer --tool memcheck --target-processes all \
+    RIDGE_TEST_SKIP_TIMED=1 timeout ${MEMCHECK_CAP:-120} compute-sanitizer --tool memcheck --target-processes all \
       --error-exitcode 9 $B/$t --gtest_brief=1 --gtest_filter="$filter" 2>&1 |
       grep -E "ERROR SUMMARY|PASSED|FAILED|Failure|Invalid|tests ran" | head -6
     echo "exit ${PIPESTATUS[0]}"
