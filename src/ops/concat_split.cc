@@ -113,7 +113,7 @@ Status RefConcat(KernelContext& ctx) {
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
     const Tensor& t = ctx.input(i);
     int64_t row = t.dims()[a] * inner;
-    for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t o = 0; row > 0 && o < outer; ++o) {  // an empty input has no buffer
       std::memcpy(out.raw_data() + (o * out_row + offset) * esize, t.raw_data() + o * row * esize,
                   static_cast<size_t>(row) * esize);
     }
@@ -207,7 +207,8 @@ Status RefSplit(KernelContext& ctx) {
     dims[a] = sizes[i].value;
     RIDGE_ASSIGN_OR_RETURN(Tensor out, NewTensor(in.dtype(), dims));
     int64_t row = dims[a] * inner;
-    for (int64_t o = 0; o < outer; ++o) {
+    // An empty piece has no buffer (raw_data() is null): memcpy of 0 bytes to null is still UB.
+    for (int64_t o = 0; row > 0 && o < outer; ++o) {
       std::memcpy(out.raw_data() + o * row * esize, in.raw_data() + (o * in_row + offset) * esize,
                   static_cast<size_t>(row) * esize);
     }
@@ -411,7 +412,7 @@ Status RefGather(KernelContext& ctx) {
   size_t esize = DTypeSize(data.dtype());
   int64_t outer = Prod(data.dims(), 0, a), inner = Prod(data.dims(), a + 1, data.rank());
   auto n = static_cast<int64_t>(indices.size());
-  for (int64_t o = 0; o < outer; ++o) {
+  for (int64_t o = 0; inner > 0 && o < outer; ++o) {  // inner == 0: no buffers to copy between
     for (int64_t j = 0; j < n; ++j) {
       std::memcpy(out.raw_data() + ((o * n + j) * inner) * esize,
                   data.raw_data() + ((o * dim + indices[j]) * inner) * esize,

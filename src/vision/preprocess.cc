@@ -184,7 +184,24 @@ Result<PreprocessSpec> ParsePreprocessSpec(std::string_view text) {
   if (!have_resize) {
     return InvalidArgument("preprocess spec needs a size: letterbox=N, resize=WxH or centercrop=N");
   }
+  RIDGE_RETURN_IF_ERROR(CheckNormalization(spec));
   return spec;
+}
+
+Status CheckNormalization(const PreprocessSpec& spec) {
+  // Every implementation computes v * (scale / std) + (-mean / std) in fp32. A factor that
+  // overflows makes pixel 0 give 0 * inf = NaN, and NaN has no agreed fp16 encoding (Halide's
+  // conversion gives -inf, ours a NaN): such a spec is a typo, so it is refused up front.
+  for (int c = 0; c < 3; ++c) {
+    const float mul = spec.scale / spec.std[c], add = -spec.mean[c] / spec.std[c];
+    if (!std::isfinite(mul) || !std::isfinite(add)) {
+      return InvalidArgument("preprocess normalization overflows fp32 in channel " +
+                             std::to_string(c) + ": scale/std = " + FormatFloat(mul) +
+                             ", mean/std = " + FormatFloat(-add) +
+                             " (check scale=, mean= and std=)");
+    }
+  }
+  return Status::Ok();
 }
 
 Result<ResizeGeometry> ComputeGeometry(int src_width, int src_height, const PreprocessSpec& spec) {
@@ -197,6 +214,7 @@ Result<ResizeGeometry> ComputeGeometry(int src_width, int src_height, const Prep
       spec.out_height > kMaxSide) {
     return InvalidArgument("preprocess output size must be 1.." + std::to_string(kMaxSide));
   }
+  RIDGE_RETURN_IF_ERROR(CheckNormalization(spec));  // specs built in code skip the parser
   const float w = static_cast<float>(src_width), h = static_cast<float>(src_height);
   const float ow = static_cast<float>(spec.out_width), oh = static_cast<float>(spec.out_height);
   ResizeGeometry g;

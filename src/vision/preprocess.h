@@ -62,6 +62,10 @@ struct PreprocessSpec {
 // Sizes are 1..16384 (width x height); std entries must be non-zero.
 Result<PreprocessSpec> ParsePreprocessSpec(std::string_view text);
 
+// Fails when scale / std or mean / std overflows fp32 (scale=1e30,std=1e-30): outputs would be
+// NaN or infinite. ParsePreprocessSpec and ComputeGeometry both check it.
+Status CheckNormalization(const PreprocessSpec& spec);
+
 // Where a width x height source lands in the output: out = src * scale + offset (pixels), and
 // the output box [content_x0, content_x1) x [content_y0, content_y1) the image covers.
 struct ResizeGeometry {

@@ -135,6 +135,9 @@ TEST(ParsePreprocessSpec, BadStringsGiveClearErrors) {
       {"letterbox=64,scale=x", "not a number"},
       {"letterbox=64,mean=1/2", "three values"},
       {"letterbox=64,std=1/0/1", "std of 0"},
+      // scale/std overflows fp32: pixel 0 would give 0 * inf = NaN (a fuzzer found it).
+      {"letterbox=64,scale=1e30,std=1e-30/1/1", "overflows fp32 in channel 0"},
+      {"letterbox=64,mean=1/1/1e30,std=1/1/1e-30", "overflows fp32 in channel 2"},
       {"letterbox=64,bogus", "unknown preprocess token 'bogus'"},
   };
   for (const auto& [text, needle] : cases) {
@@ -172,6 +175,11 @@ TEST(ComputeGeometry, LetterboxAndCenterCrop) {
 
   EXPECT_FALSE(ComputeGeometry(0, 10, Spec("letterbox=64")).ok());
   EXPECT_FALSE(ComputeGeometry(20000, 10, Spec("letterbox=64")).ok());
+  // A spec built in code skips the parser; geometry (every implementation's first step) checks.
+  PreprocessSpec overflowing = Spec("letterbox=64");
+  overflowing.std[1] = 1e-30f;
+  overflowing.scale = 1e30f;
+  EXPECT_FALSE(ComputeGeometry(64, 64, overflowing).ok());
 }
 
 TEST(PreprocessReference, OnePixelEverywhereWithNormalization) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -44,16 +45,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!HalidePreprocessAvailable()) return 0;
   if (!PreprocessHalide(image, *spec, hal.data()).ok()) __builtin_trap();  // same contract
   for (size_t i = 0; i < n; ++i) {
-    bool same;
+    float a, b;
     if (spec->type == OutputType::kFloat32) {
-      same = SameValue(ref[i], hal[i]);
+      a = ref[i];
+      b = hal[i];
     } else {
-      uint16_t a, b;
-      std::memcpy(&a, reinterpret_cast<const uint16_t*>(ref.data()) + i, 2);
-      std::memcpy(&b, reinterpret_cast<const uint16_t*>(hal.data()) + i, 2);
-      same = SameValue(ridge::HalfToFloat(a), ridge::HalfToFloat(b));
+      uint16_t ha, hb;
+      std::memcpy(&ha, reinterpret_cast<const uint16_t*>(ref.data()) + i, 2);
+      std::memcpy(&hb, reinterpret_cast<const uint16_t*>(hal.data()) + i, 2);
+      a = ridge::HalfToFloat(ha);
+      b = ridge::HalfToFloat(hb);
     }
-    if (!same) __builtin_trap();  // Halide and the reference disagree
+    if (!SameValue(a, b)) {  // Halide and the reference disagree: say where, then crash
+      std::fprintf(stderr,
+                   "preprocess mismatch at element %zu of %zu: reference %.9g, Halide %.9g\n", i, n,
+                   a, b);
+      __builtin_trap();
+    }
   }
   return 0;
 }
