@@ -6,10 +6,14 @@
 #include <cuda_runtime.h>
 
 // `#pragma unroll` on the GPU; nothing on the host, whose compiler would warn about it.
+// RIDGE_UNROLL_BY(4): `#pragma unroll 4` on the GPU.
 #ifdef __CUDA_ARCH__
 #define RIDGE_UNROLL _Pragma("unroll")
+#define RIDGE_PRAGMA_(x) _Pragma(#x)
+#define RIDGE_UNROLL_BY(n) RIDGE_PRAGMA_(unroll n)
 #else
 #define RIDGE_UNROLL
+#define RIDGE_UNROLL_BY(n)
 #endif
 
 namespace ridge::cuda::kernels::hd {
