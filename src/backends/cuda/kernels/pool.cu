@@ -210,8 +210,18 @@ void LaunchGlobalAvgPoolNhwc(bool half, const void* x, void* y, float* partial, 
   // are not the performance path.
   if (!half || hw <= 0 || c % kv != 0 || !vec::Aligned16(x))
     return LaunchGlobalAvgPoolNhwcGeneral(half, x, y, partial, n, hw, c, s);
-  LaunchGapVector(static_cast<const __half*>(x), static_cast<__half*>(y), partial,
-                  gap::MakeShape(n, hw, c, kv), s);
+  LaunchGlobalAvgPoolNhwcVector(half, x, y, partial, n, hw, c, s);
+}
+
+void LaunchGlobalAvgPoolNhwcVector(bool half, const void* x, void* y, float* partial, int64_t n,
+                                   int64_t hw, int64_t c, cudaStream_t s) {
+  const int kv = half ? 8 : 4;
+  if (half)
+    LaunchGapVector(static_cast<const __half*>(x), static_cast<__half*>(y), partial,
+                    gap::MakeShape(n, hw, c, kv), s);
+  else
+    LaunchGapVector(static_cast<const float*>(x), static_cast<float*>(y), partial,
+                    gap::MakeShape(n, hw, c, kv), s);
 }
 
 }  // namespace ridge::cuda::kernels

@@ -34,5 +34,9 @@ void LaunchGlobalAvgPoolNhwc(bool half, const void* x, void* y, float* partial, 
                              int64_t hw, int64_t c, cudaStream_t s);
 void LaunchGlobalAvgPoolNhwcGeneral(bool half, const void* x, void* y, float* partial, int64_t n,
                                     int64_t hw, int64_t c, cudaStream_t s);
+// Always the vector path (C a multiple of 8 / 4, x 16-byte aligned, H*W >= 1): for tests,
+// including the fp32 instance LaunchGlobalAvgPoolNhwc does not use (see pool.cu).
+void LaunchGlobalAvgPoolNhwcVector(bool half, const void* x, void* y, float* partial, int64_t n,
+                                   int64_t hw, int64_t c, cudaStream_t s);
 
 }  // namespace ridge::cuda::kernels
