@@ -116,7 +116,7 @@ if { has bench || has all; }; then
 fi
 if has kernels; then
   # Own-kernel changes: their tests and timings, the zoo against the CPU, the models they speed up.
-  $B/cuda_kernel_test --gtest_brief=1 2>&1 | grep -E "timing|FAILED|Failure|PASSED|Expected|Which" | head -60
+  $B/cuda_kernel_test --gtest_brief=1 2>&1 | grep -E "timing|FAILED|Failure|PASSED|Expected|Which|mean\[" | head -70
   $B/cuda_chain_test --gtest_brief=1 2>&1 | grep -E "FAILED|Failure|PASSED|Expected|Which" | head -20
   # The depthwise and ConvNeXt models, default and optional kernels (`*_optional_kernels`).
   timeout 240 $B/cuda_zoo_test --gtest_brief=1 \
